@@ -1,0 +1,61 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "edgeup",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "edgeup", targets: ["edgeup"]),
+        .library(name: "EdgeupKit", targets: ["EdgeupKit"]),
+        .library(name: "EdgeSSH", targets: ["EdgeSSH"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // System libraries, found with pkg-config (Debian: libssh2-1-dev, libssl-dev).
+        .systemLibrary(
+            name: "CLibSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+        ),
+        // The SSH layer: only this module knows libssh2.
+        .target(
+            name: "EdgeSSH",
+            dependencies: [
+                "CLibSSH2",
+                "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The library: inventory → facts → plan → execution → report.
+        .target(
+            name: "EdgeupKit",
+            dependencies: [
+                "EdgeSSH",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The CLI: parses flags, calls EdgeupKit.
+        .executableTarget(
+            name: "edgeup",
+            dependencies: [
+                "EdgeupKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "EdgeupKitTests", dependencies: ["EdgeupKit"]),
+        // Runs the built `edgeup` binary: exit codes, stderr format, help text.
+        .testTarget(name: "EdgeupCLITests", dependencies: ["edgeup"]),
+        .testTarget(name: "EdgeSSHTests", dependencies: ["EdgeSSH"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,110 @@
+/// CPU architectures k3s ships for, named as k3s names them.
+public enum Architecture: String, Sendable, Hashable, Codable, CaseIterable {
+    case amd64
+    case arm64
+    case arm
+}
+
+/// A local file to carry to hosts (air gap): one path, or one per architecture.
+public enum ArtifactSource: Sendable, Hashable {
+    case single(String)
+    case perArchitecture([Architecture: String])
+
+    public func path(for architecture: Architecture) -> String? {
+        switch self {
+        case let .single(path): path
+        case let .perArchitecture(paths): paths[architecture]
+        }
+    }
+
+    public var allPaths: [String] {
+        switch self {
+        case let .single(path): [path]
+        case let .perArchitecture(paths): Architecture.allCases.compactMap { paths[$0] }
+        }
+    }
+}
+
+extension ArtifactSource: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let path = try? container.decode(String.self) {
+            self = .single(path)
+        } else {
+            let raw = try container.decode([String: String].self)
+            var paths: [Architecture: String] = [:]
+            for (key, value) in raw {
+                guard let arch = Architecture(rawValue: key) else {
+                    throw DecodingError.dataCorruptedError(
+                        in: container, debugDescription: "unknown architecture \(key)")
+                }
+                paths[arch] = value
+            }
+            self = .perArchitecture(paths)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case let .single(path):
+            try container.encode(path)
+        case let .perArchitecture(paths):
+            try container.encode(Dictionary(uniqueKeysWithValues: paths.map { ($0.key.rawValue, $0.value) }))
+        }
+    }
+}
+
+/// What k3s a store should run and how it gets onto the hosts.
+public struct K3sSettings: Sendable, Hashable, Codable {
+    public var version: String?
+    public var channel: String?
+    /// Air gap: upload this binary instead of downloading on the host.
+    public var binary: ArtifactSource?
+    /// Air gap: images tarball for /var/lib/rancher/k3s/agent/images/.
+    public var airgapImages: ArtifactSource?
+    /// Online installs: where the install script comes from (a local mirror at some sites).
+    public var installScriptURL: String?
+    /// Keys merged into /etc/rancher/k3s/config.yaml, in the user's order.
+    public var config: [ConfigEntry]
+
+    public init(
+        version: String? = nil,
+        channel: String? = nil,
+        binary: ArtifactSource? = nil,
+        airgapImages: ArtifactSource? = nil,
+        installScriptURL: String? = nil,
+        config: [ConfigEntry] = []
+    ) {
+        self.version = version
+        self.channel = channel
+        self.binary = binary
+        self.airgapImages = airgapImages
+        self.installScriptURL = installScriptURL
+        self.config = config
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, channel, binary, airgapImages, installScriptURL, config
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decodeIfPresent(String.self, forKey: .version)
+        channel = try container.decodeIfPresent(String.self, forKey: .channel)
+        binary = try container.decodeIfPresent(ArtifactSource.self, forKey: .binary)
+        airgapImages = try container.decodeIfPresent(ArtifactSource.self, forKey: .airgapImages)
+        installScriptURL = try container.decodeIfPresent(String.self, forKey: .installScriptURL)
+        config = try container.decodeIfPresent(ConfigValue.self, forKey: .config)?.mapEntries ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(version, forKey: .version)
+        try container.encodeIfPresent(channel, forKey: .channel)
+        try container.encodeIfPresent(binary, forKey: .binary)
+        try container.encodeIfPresent(airgapImages, forKey: .airgapImages)
+        try container.encodeIfPresent(installScriptURL, forKey: .installScriptURL)
+        try container.encode(ConfigValue.map(config), forKey: .config)
+    }
+}

@@ -1,0 +1,52 @@
+/// Where a store's cluster keeps its state.
+public enum Datastore: String, Sendable, Hashable, Codable, CaseIterable {
+    /// k3s's default: exactly one server.
+    case sqlite
+    /// Embedded etcd: an odd number of servers, `cluster-init` on the first.
+    case etcd
+}
+
+/// One edge site: one k3s cluster and its hosts, fully resolved.
+public struct Store: Sendable, Hashable, Codable {
+    public var name: String
+    public var labels: [String: String]
+    public var datastore: Datastore
+    /// Address the operator uses for the API (kubeconfig server, tls-san).
+    public var apiEndpoint: String?
+    public var via: String?
+    public var k3s: K3sSettings
+    public var playbooks: [String]
+    /// Context name for the merged kubeconfig.
+    public var context: String
+    /// Servers first, in inventory order: the first server is the one that initialises the cluster.
+    public var hosts: [Host]
+    public var location: SourceLocation?
+
+    public init(
+        name: String,
+        labels: [String: String] = [:],
+        datastore: Datastore,
+        apiEndpoint: String? = nil,
+        via: String? = nil,
+        k3s: K3sSettings = K3sSettings(),
+        playbooks: [String] = [],
+        context: String? = nil,
+        hosts: [Host],
+        location: SourceLocation? = nil
+    ) {
+        self.name = name
+        self.labels = labels
+        self.datastore = datastore
+        self.apiEndpoint = apiEndpoint
+        self.via = via
+        self.k3s = k3s
+        self.playbooks = playbooks
+        self.context = context ?? name
+        self.hosts = hosts
+        self.location = location
+    }
+
+    public var servers: [Host] { hosts.filter { $0.role == .server } }
+    public var agents: [Host] { hosts.filter { $0.role == .agent } }
+    public var firstServer: Host? { servers.first }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import EdgeupKit
+
+@main
+struct Edgeup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edgeup",
+        abstract: "Bootstrap and keep converged k3s clusters across a fleet of edge sites, over SSH.",
+        discussion: """
+            One machine, k3sup-style:
+              edgeup install --host 10.0.0.5 --user pi
+              edgeup join --host 10.0.0.6 --server-host 10.0.0.5
+
+            A fleet from an inventory (YAML):
+              edgeup validate inventories/coffee-shops.yaml
+              edgeup plan inventories/coffee-shops.yaml
+              edgeup apply inventories/coffee-shops.yaml
+
+            Exit codes: 0 success, 1 failure, 2 invalid inventory, 64 invalid flags. \
+            Colour is off when output is not a terminal or NO_COLOR is set.
+            """,
+        version: EdgeupVersion.current,
+        subcommands: [
+            InstallCommand.self, JoinCommand.self, ValidateCommand.self, PlanCommand.self, ApplyCommand.self,
+            KubeconfigCommand.self, ExecCommand.self, StatusCommand.self,
+        ]
+    )
+}

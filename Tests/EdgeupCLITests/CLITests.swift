@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+
+/// Runs the real `edgeup` executable, as users and CI do.
+struct EdgeupRun {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+func edgeup(_ arguments: [String], environment: [String: String] = [:]) throws -> EdgeupRun {
+    // The test bundle sits next to the product in the build folder.
+    let buildFolder = Bundle.main.bundleURL.path.hasSuffix(".xctest")
+        ? Bundle.main.bundleURL.deletingLastPathComponent()
+        : URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var executable = buildFolder.appendingPathComponent("edgeup")
+    if !FileManager.default.fileExists(atPath: executable.path) {
+        executable = URL(fileURLWithPath: #filePath.components(separatedBy: "/Tests/")[0] + "/.build/debug/edgeup")
+    }
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: #filePath.components(separatedBy: "/Tests/")[0])
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return EdgeupRun(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+func temporaryInventory(_ text: String, name: String = "inventory.yaml") throws -> String {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeup-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let path = folder.appendingPathComponent(name).path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+@Suite struct CLITests {
+    @Test func validateAcceptsTheShippedInventories() throws {
+        let run = try edgeup(["validate", "inventories/example.yaml", "inventories/coffee-shops.yaml"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.hasPrefix("valid: 2 files: 51 stores"))
+    }
+
+    @Test func invalidInventoryExitsTwoWithLocations() throws {
+        let path = try temporaryInventory("""
+            stores:
+              - name: s1
+                datastore: sqlite
+                hosts:
+                  - {address: 10.0.0.1, role: server}
+                  - {address: 10.0.0.2, role: server, colour: red}
+            """)
+        let run = try edgeup(["validate", path], environment: ["NO_COLOR": "1"])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("\(path):6:43: error: unknown key 'colour' in a host of store 's1'"))
+        #expect(run.stderr.contains("\(path):3:16: error: store 's1' uses sqlite but has 2 servers"))
+        #expect(run.stderr.contains("hint: sqlite takes exactly one server"))
+        #expect(!run.stderr.contains("\u{1B}["), "NO_COLOR and pipes mean no escape codes")
+        #expect(run.stdout.isEmpty)
+    }
+
+    @Test func validateJSONIsMachineReadable() throws {
+        let path = try temporaryInventory("stores:\n  - {name: s1, hosts: [{address: 10.0.0.1, role: boss}]}\n")
+        let run = try edgeup(["validate", "--output", "json", path])
+        #expect(run.status == 2)
+        let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect(json?["valid"] as? Bool == false)
+        let diagnostics = json?["diagnostics"] as? [[String: Any]]
+        #expect(diagnostics?.count == 2, "invalid role, and the store then has no server")
+        let location = diagnostics?.first?["location"] as? [String: Any]
+        #expect(location?["line"] as? Int == 2)
+    }
+
+    @Test func missingFileIsAClearError() throws {
+        let run = try edgeup(["validate", "does-not-exist.yaml"])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("cannot read inventory does-not-exist.yaml: no such file"))
+    }
+
+    @Test func unfinishedCommandsSayNotImplementedAndFail() throws {
+        for command in ["plan", "apply", "status", "kubeconfig"] {
+            let run = try edgeup([command, "inventories/example.yaml"])
+            #expect(run.status == 1, "\(command)")
+            #expect(run.stderr.contains("not implemented yet"), "\(command)")
+        }
+        let install = try edgeup(["install", "--host", "10.0.0.5"])
+        #expect(install.status == 1 && install.stderr.contains("not implemented yet"))
+    }
+
+    @Test func fleetCommandsValidateTheInventoryFirst() throws {
+        let path = try temporaryInventory("stores: [{name: s1, hosts: []}]\n")
+        let run = try edgeup(["plan", path])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("store 's1' has no hosts"))
+    }
+
+    @Test func flagsAreChecked() throws {
+        let shard = try edgeup(["plan", "inventories/example.yaml", "--shard", "4/3"])
+        #expect(shard.status == 64)
+        #expect(shard.stderr.contains("invalid --shard '4/3'"))
+        let both = try edgeup(["install", "--host", "h", "--k3s-version", "v1.31.4+k3s1", "--k3s-channel", "stable"])
+        #expect(both.status == 64)
+        let noCommand = try edgeup(["exec", "inventories/example.yaml"])
+        #expect(noCommand.status == 64)
+    }
+
+    @Test func helpDescribesEveryCommand() throws {
+        let root = try edgeup(["--help"])
+        for command in ["install", "join", "validate", "plan", "apply", "kubeconfig", "exec", "status"] {
+            #expect(root.stdout.contains("  \(command) "), "\(command) listed")
+            let help = try edgeup([command, "--help"])
+            #expect(help.status == 0)
+            #expect(help.stdout.contains("edgeup \(command)"), "\(command) help has an example")
+        }
+        let install = try edgeup(["install", "--help"]).stdout
+        for flag in ["--user", "--ssh-key", "--ssh-port", "--sudo/--no-sudo", "--k3s-version", "--k3s-channel",
+            "--k3s-binary", "--cluster", "--tls-san", "--k3s-extra-args", "--context", "--kubeconfig", "--no-merge",
+            "--known-hosts", "--host-key-policy"]
+        {
+            #expect(install.contains(flag), "install has \(flag)")
+        }
+        #expect(try edgeup(["--version"]).stdout.hasPrefix("0."))
+    }
+}

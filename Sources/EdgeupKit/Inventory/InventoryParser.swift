@@ -111,7 +111,7 @@ struct InventoryParser {
         k3s.airgapImages = fields["airgapImages"].flatMap { parseArtifact($0, "\(context).airgapImages") }
         k3s.installScriptURL = reader.string(fields["installScriptURL"], "\(context).installScriptURL")
         if let config = fields["config"] {
-            if case let .mapping(mapping) = config, let entries = reader.configValue(config).mapEntries {
+            if case let .mapping(mapping) = config, let entries = ConfigValue(yaml: config).mapEntries {
                 let keyNodes = mapping.map(\.key)
                 let allowed = entries.filter { entry in
                     checkConfigKey(entry.key, at: keyNodes.first { $0.string == entry.key } ?? config)

@@ -156,35 +156,6 @@ final class YAMLReader {
         return result
     }
 
-    /// Any YAML value, typed as YAML 1.1 resolves plain scalars (quoted scalars stay strings).
-    func configValue(_ node: Node) -> ConfigValue {
-        switch node {
-        case let .scalar(scalar):
-            switch node.tagName {
-            case .null: return .null
-            case .bool: return node.bool.map(ConfigValue.bool) ?? .string(scalar.string)
-            case .int: return node.int.map(ConfigValue.int) ?? .string(scalar.string)
-            case .float: return node.float.map(ConfigValue.double) ?? .string(scalar.string)
-            default: return .string(scalar.string)
-            }
-        case let .sequence(sequence):
-            return .list(sequence.map(configValue))
-        case let .mapping(mapping):
-            var entries: [ConfigEntry] = []
-            for (keyNode, valueNode) in mapping {
-                guard let key = keyNode.string else {
-                    error("keys must be plain words", at: keyNode)
-                    continue
-                }
-                entries.append(ConfigEntry(key, configValue(valueNode)))
-            }
-            return .map(entries)
-        case let .alias(alias):
-            error("unresolved alias '\(alias.anchor)'", at: node)
-            return .null
-        }
-    }
-
     func kind(of node: Node) -> String {
         switch node {
         case .scalar: node.tagName == .null ? "nothing (null)" : "a single value"

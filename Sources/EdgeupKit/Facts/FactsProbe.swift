@@ -1,0 +1,125 @@
+import Foundation
+
+/// The read-only script that gathers a host's facts in one round trip, and the parser for its
+/// output. Pure: the script is text, the parser takes text — both testable without a host.
+public enum FactsProbe {
+    /// Ports k3s needs free before it starts (API, kubelet, etcd client/peer).
+    public static let requiredPorts = [6443, 10250, 2379, 2380]
+
+    /// A POSIX sh script (run as root: config.yaml and tokens are root-only) printing `key=value`
+    /// lines. Tokens and config values never leave the host: only their SHA-256 is printed.
+    public static func script(for role: Role) -> String {
+        let service = K3sPaths.serviceName(for: role)
+        let unit = "\(K3sPaths.systemdUnit(for: role)) \(K3sPaths.systemdEnvironment(for: role))"
+        let openrc = "\(K3sPaths.openRCScript(for: role)) \(K3sPaths.openRCEnvironment(for: role))"
+        return """
+            sha() { sha256sum "$@" 2>/dev/null | cut -d' ' -f1; }
+            echo "machine=$(uname -m)"
+            if [ -r /etc/os-release ]; then . /etc/os-release; echo "os_id=$ID"; echo "os_version=$VERSION_ID"; fi
+            echo "hostname=$(cat /proc/sys/kernel/hostname)"
+            echo "machine_id=$(cat /etc/machine-id 2>/dev/null)"
+            if [ -d /run/systemd/system ]; then echo "init=systemd"; elif [ -x /sbin/openrc-run ]; then echo "init=openrc"; fi
+            echo "clock=$(date +%s)"
+            if [ -x \(K3sPaths.binary) ]; then
+                echo "k3s_version=$(\(K3sPaths.binary) --version 2>/dev/null | head -n 1)"
+                echo "k3s_sha256=$(sha \(K3sPaths.binary))"
+            fi
+            if [ -f \(K3sPaths.config) ]; then
+                echo "config_sha256=$(sha \(K3sPaths.config))"
+                echo "config_b64=$(base64 < \(K3sPaths.config) | tr -d '\\n')"
+            fi
+            [ -f \(K3sPaths.joinTokenFile) ] && echo "join_token=$(tr -d '\\n' < \(K3sPaths.joinTokenFile) | sha256sum | cut -c1-16)"
+            [ -f \(K3sPaths.serverToken) ] && echo "server_token=$(tr -d '\\n' < \(K3sPaths.serverToken) | sha256sum | cut -c1-16)"
+            if [ -f \(K3sPaths.systemdUnit(for: role)) ]; then
+                echo "service_sha256=$(cat \(unit) 2>/dev/null | sha256sum | cut -d' ' -f1)"
+                systemctl is-active --quiet \(service) && echo "service_active=1"
+                systemctl is-enabled --quiet \(service) 2>/dev/null && echo "service_enabled=1"
+            elif [ -f \(K3sPaths.openRCScript(for: role)) ]; then
+                echo "service_sha256=$(cat \(openrc) 2>/dev/null | sha256sum | cut -d' ' -f1)"
+                rc-service \(service) status >/dev/null 2>&1 && echo "service_active=1"
+                rc-update show default 2>/dev/null | grep -qw \(service) && echo "service_enabled=1"
+            fi
+            if [ -f \(K3sPaths.killallScript) ]; then
+                echo "scripts_sha256=$(cat \(K3sPaths.killallScript) \(K3sPaths.uninstallScript(for: role)) 2>/dev/null | sha256sum | cut -d' ' -f1)"
+            fi
+            for image in \(K3sPaths.airgapImages)/*; do
+                [ -f "$image" ] && echo "image=$(wc -c < "$image" | tr -d ' ') ${image##*/}"
+            done
+            awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print "listen=" a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+            awk 'NR > 1 && $2 == "00000000" { found = 1 } END { if (found) print "default_route=1" }' /proc/net/route 2>/dev/null
+            if [ "\(role.rawValue)" = server ] && [ -x \(K3sPaths.binary) ] && [ -f \(K3sPaths.kubeconfig) ]; then
+                \(K3sPaths.binary) kubectl get --raw /readyz --request-timeout=5s >/dev/null 2>&1 && echo "api_ready=1"
+                echo "nodes_b64=$(\(K3sPaths.binary) kubectl get nodes -o json --request-timeout=5s 2>/dev/null | base64 | tr -d '\\n')"
+            fi
+            exit 0
+            """
+    }
+
+    /// Parses the script's output. Unknown keys are ignored so older edgeups read newer probes.
+    public static func parse(_ output: String) -> HostFacts {
+        var values: [String: String] = [:]
+        var ports = Set<Int>()
+        var images: [String: Int] = [:]
+        for line in output.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            let key = String(line[..<equals])
+            let value = String(line[line.index(after: equals)...])
+            switch key {
+            case "listen":
+                if let port = Int(value, radix: 16), requiredPorts.contains(port) { ports.insert(port) }
+            case "image":
+                let parts = value.split(separator: " ", maxSplits: 1)
+                if parts.count == 2, let size = Int(parts[0]) { images[String(parts[1])] = size }
+            default:
+                values[key] = value
+            }
+        }
+        func nonEmpty(_ key: String) -> String? { values[key].flatMap { $0.isEmpty ? nil : $0 } }
+        let configText = nonEmpty("config_b64").flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+        let nodes = nonEmpty("nodes_b64").flatMap { Data(base64Encoded: $0) }.flatMap(parseNodes)
+        let k3s = K3sFacts(
+            version: nonEmpty("k3s_version").flatMap(K3sVersion.init(versionOutput:)),
+            binarySHA256: nonEmpty("k3s_sha256"),
+            configSHA256: nonEmpty("config_sha256"),
+            configKeys: configText.flatMap(NodeConfig.keyFingerprints(ofFile:)),
+            joinTokenFingerprint: nonEmpty("join_token"),
+            serverTokenFingerprint: nonEmpty("server_token"),
+            serviceFilesSHA256: nonEmpty("service_sha256"),
+            serviceActive: values["service_active"] == "1",
+            serviceEnabled: values["service_enabled"] == "1",
+            scriptsSHA256: nonEmpty("scripts_sha256"),
+            airgapImages: images,
+            apiReady: values["api_ready"] == "1",
+            nodes: nodes)
+        let machine = values["machine"] ?? ""
+        return HostFacts(
+            machine: machine, architecture: ExecutableArchitecture.fromUname(machine),
+            osID: nonEmpty("os_id"), osVersion: nonEmpty("os_version"), hostname: values["hostname"] ?? "",
+            machineID: nonEmpty("machine_id"), initSystem: nonEmpty("init").flatMap(InitSystem.init(rawValue:)),
+            clock: nonEmpty("clock").flatMap(Double.init), k3s: k3s, listeningPorts: ports.sorted(),
+            hasDefaultRoute: values["default_route"] == "1")
+    }
+
+    /// `kubectl get nodes -o json` → the few fields a plan needs.
+    static func parseNodes(_ json: Data) -> [NodeFacts]? {
+        guard let root = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
+            let items = root["items"] as? [[String: Any]]
+        else { return nil }
+        return items.compactMap { item in
+            let metadata = item["metadata"] as? [String: Any]
+            guard let name = metadata?["name"] as? String else { return nil }
+            let labels = metadata?["labels"] as? [String: String] ?? [:]
+            let prefix = "node-role.kubernetes.io/"
+            let roles = labels.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
+            let status = item["status"] as? [String: Any]
+            let conditions = status?["conditions"] as? [[String: Any]] ?? []
+            let ready = conditions.contains { $0["type"] as? String == "Ready" && $0["status"] as? String == "True" }
+            let info = status?["nodeInfo"] as? [String: Any]
+            let addresses = status?["addresses"] as? [[String: Any]] ?? []
+            let internalIP = addresses.first { $0["type"] as? String == "InternalIP" }?["address"] as? String
+            return NodeFacts(
+                name: name, ready: ready, roles: roles, kubeletVersion: info?["kubeletVersion"] as? String,
+                internalIP: internalIP)
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/// Where k3s keeps things on a host. Only the K3s module knows these paths.
+public enum K3sPaths {
+    public static let binary = "/usr/local/bin/k3s"
+    /// Tools k3s serves from its one binary when called by these names.
+    public static let links = ["kubectl", "crictl", "ctr"].map { "/usr/local/bin/\($0)" }
+    public static let configDirectory = "/etc/rancher/k3s"
+    public static let config = "/etc/rancher/k3s/config.yaml"
+    public static let configDropIns = "/etc/rancher/k3s/config.yaml.d"
+    /// The join token edgeup hands to joiners; referenced from config.yaml by `token-file`, so
+    /// config.yaml itself never holds a secret and can be compared and shown safely.
+    public static let joinTokenFile = "/etc/rancher/k3s/edgeup-join-token"
+    public static let kubeconfig = "/etc/rancher/k3s/k3s.yaml"
+    public static let dataDirectory = "/var/lib/rancher/k3s"
+    public static let serverToken = "/var/lib/rancher/k3s/server/token"
+    public static let autoDeployManifests = "/var/lib/rancher/k3s/server/manifests"
+    public static let airgapImages = "/var/lib/rancher/k3s/agent/images"
+    public static let killallScript = "/usr/local/bin/k3s-killall.sh"
+
+    public static func uninstallScript(for role: Role) -> String {
+        role == .server ? "/usr/local/bin/k3s-uninstall.sh" : "/usr/local/bin/k3s-agent-uninstall.sh"
+    }
+
+    /// k3s's service names: `k3s` for servers, `k3s-agent` for agents (as the official installer names them).
+    public static func serviceName(for role: Role) -> String {
+        role == .server ? "k3s" : "k3s-agent"
+    }
+
+    public static func systemdUnit(for role: Role) -> String {
+        "/etc/systemd/system/\(serviceName(for: role)).service"
+    }
+
+    public static func systemdEnvironment(for role: Role) -> String {
+        "/etc/systemd/system/\(serviceName(for: role)).service.env"
+    }
+
+    public static func openRCScript(for role: Role) -> String {
+        "/etc/init.d/\(serviceName(for: role))"
+    }
+
+    public static func openRCEnvironment(for role: Role) -> String {
+        "/etc/rancher/k3s/\(serviceName(for: role)).env"
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+
+/// What must happen on each store to reach the inventory's desired state, computed from facts.
+/// A value: `plan` prints it, `--out` saves it, `apply` executes exactly it.
+public struct Plan: Sendable, Hashable, Codable {
+    /// Bumped on any incompatible change of this JSON shape (documented in docs/PLAN-SCHEMA.md).
+    public static let schemaVersion = 1
+
+    public var schemaVersion: Int
+    public var edgeupVersion: String
+    public var createdAt: Date
+    public var inventoryFiles: [String]
+    public var stores: [StorePlan]
+
+    public init(inventoryFiles: [String], stores: [StorePlan], createdAt: Date = Date()) {
+        schemaVersion = Self.schemaVersion
+        edgeupVersion = EdgeupVersion.current
+        self.createdAt = createdAt
+        self.inventoryFiles = inventoryFiles
+        self.stores = stores
+    }
+
+    public var hasChanges: Bool { stores.contains { !$0.actions.isEmpty } }
+    public var hasProblems: Bool { stores.contains { !$0.problems.isEmpty } }
+
+    /// How many of each action the whole plan holds.
+    public var actionCounts: [ActionKind: Int] {
+        var counts: [ActionKind: Int] = [:]
+        for action in stores.flatMap(\.actions) { counts[action.kind, default: 0] += 1 }
+        return counts
+    }
+}
+
+/// One store's share of the plan, in the order k3s needs.
+public struct StorePlan: Sendable, Hashable, Codable {
+    public var store: String
+    public var actions: [PlannedAction]
+    /// Why (part of) the store cannot be converged now: unreachable hosts, failed preflight checks.
+    public var problems: [PlanProblem]
+    /// Fingerprint of the facts this plan was computed from; a saved plan is stale when it changes.
+    public var factsFingerprint: String
+
+    public init(store: String, actions: [PlannedAction], problems: [PlanProblem], factsFingerprint: String) {
+        self.store = store
+        self.actions = actions
+        self.problems = problems
+        self.factsFingerprint = factsFingerprint
+    }
+
+    public var status: Status {
+        if !problems.isEmpty { return .blocked }
+        return actions.isEmpty ? .converged : .changes
+    }
+
+    public enum Status: String, Sendable, Codable {
+        case converged
+        case changes
+        case blocked
+    }
+}
+
+/// One step on one host (or on the store's cluster), with the reason it is needed.
+public struct PlannedAction: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var kind: ActionKind
+    /// The host's name; nil for store-wide actions (playbooks, kubeconfig).
+    public var host: String?
+    public var reason: String
+
+    public init(_ kind: ActionKind, host: String?, reason: String) {
+        self.kind = kind
+        self.host = host
+        self.reason = reason
+    }
+
+    public var description: String {
+        "\(kind.rawValue)\(host.map { " on \($0)" } ?? ""): \(reason)"
+    }
+}
+
+public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+    case install
+    case upgrade
+    case uploadImages = "upload-images"
+    case writeScripts = "write-scripts"
+    case writeService = "write-service"
+    case writeConfig = "write-config"
+    case writeToken = "write-token"
+    case start
+    case restart
+    case applyPlaybook = "apply-playbook"
+    case fetchKubeconfig = "fetch-kubeconfig"
+
+    public static func < (a: ActionKind, b: ActionKind) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// Something that stops a host (and so its store) from converging, with what to do about it.
+public struct PlanProblem: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+    public var host: String?
+    public var message: String
+    public var hint: String?
+
+    public init(host: String?, message: String, hint: String? = nil) {
+        self.host = host
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String {
+        (host.map { "\($0): " } ?? "") + message + (hint.map { " (\($0))" } ?? "")
+    }
+}

@@ -1,0 +1,268 @@
+import EdgeSSH
+import Foundation
+
+/// Desired state × facts → plan. Pure: no I/O, no clock; the same inputs give the same plan, so
+/// what `plan` prints is what `apply` does, and every rule is unit-testable.
+public struct Planner: Sendable {
+    /// Clock difference between a host and its store's first server beyond which joins are refused
+    /// (certificates issued by one are "not yet valid" on the other).
+    public var maxClockSkewSeconds: Double = 30
+    public var artifacts: LocalArtifacts
+    /// Contexts already in the operator's kubeconfig; nil when unknown (then only changed stores fetch).
+    public var kubeconfigContexts: Set<String>?
+
+    public init(artifacts: LocalArtifacts, kubeconfigContexts: Set<String>? = nil) {
+        self.artifacts = artifacts
+        self.kubeconfigContexts = kubeconfigContexts
+    }
+
+    public func plan(_ inventory: Inventory, stores: [Store], observations: [String: [String: HostObservation]]) -> Plan {
+        Plan(
+            inventoryFiles: inventory.files,
+            stores: stores.map { plan($0, observations: observations[$0.name] ?? [:]) })
+    }
+
+    /// One store's plan. `observations` is keyed by host name.
+    public func plan(_ store: Store, observations: [String: HostObservation]) -> StorePlan {
+        var problems: [PlanProblem] = []
+        var actions: [PlannedAction] = []
+        let first = store.firstServer.flatMap { observations[$0.name]?.facts }
+        problems += duplicateIdentities(store, observations)
+        for host in store.hosts {
+            guard let observation = observations[host.name] else {
+                problems.append(PlanProblem(host: host.name, message: "no facts were gathered"))
+                continue
+            }
+            guard case let .observed(facts) = observation else {
+                if case let .unreachable(reason) = observation {
+                    problems.append(PlanProblem(host: host.name, message: "unreachable: \(reason)"))
+                }
+                continue
+            }
+            switch desiredState(host, store, facts) {
+            case let .failure(problem):
+                problems.append(problem)
+            case let .success(desired):
+                let hostProblems = preflight(host, store, facts, desired, first: first)
+                problems += hostProblems
+                if hostProblems.isEmpty {
+                    actions += hostActions(host, store, facts, desired, first: first)
+                }
+            }
+        }
+        let known = kubeconfigContexts.map { $0.contains(store.context) }
+        if !actions.isEmpty || known == false {
+            let reason = actions.isEmpty ? "context \(store.context) is not in your kubeconfig" : "after changes"
+            actions.append(PlannedAction(.fetchKubeconfig, host: store.firstServer?.name, reason: reason))
+        }
+        return StorePlan(
+            store: store.name, actions: actions, problems: problems,
+            factsFingerprint: Self.fingerprint(of: observations))
+    }
+
+    // MARK: desired state and preflight
+
+    private func desiredState(_ host: Host, _ store: Store, _ facts: HostFacts) -> Result<HostDesiredState, PlanProblem> {
+        guard let architecture = facts.architecture else {
+            return .failure(PlanProblem(
+                host: host.name, message: "unsupported machine '\(facts.machine)'",
+                hint: "k3s runs on amd64, arm64 and armv7"))
+        }
+        let mode: InstallMode
+        if let binary = store.k3s.binary {
+            guard let path = binary.path(for: architecture) else {
+                return .failure(PlanProblem(
+                    host: host.name, message: "no k3s binary for \(architecture.rawValue) in k3s.binary",
+                    hint: "add \(architecture.rawValue): PATH to the store's k3s.binary"))
+            }
+            guard let artifact = artifacts.byPath[path] else {
+                return .failure(PlanProblem(
+                    host: host.name, message: artifacts.unreadable[path] ?? "k3s binary \(path) was not inspected"))
+            }
+            if artifact.architecture != architecture {
+                return .failure(PlanProblem(
+                    host: host.name,
+                    message: "\(path) is built for \(artifact.architecture?.rawValue ?? "an unknown CPU") but the host is \(architecture.rawValue) (\(facts.machine))",
+                    hint: "point k3s.binary at the \(architecture.rawValue) build, or use a per-architecture map"))
+            }
+            var images: LocalArtifact?
+            if let imagesPath = store.k3s.airgapImages?.path(for: architecture) {
+                guard let artifact = artifacts.byPath[imagesPath] else {
+                    return .failure(PlanProblem(
+                        host: host.name, message: artifacts.unreadable[imagesPath] ?? "\(imagesPath) was not inspected"))
+                }
+                images = artifact
+            }
+            mode = .upload(binary: artifact, images: images)
+        } else {
+            mode = .installer(
+                version: store.k3s.version, channel: store.k3s.channel,
+                scriptURL: store.k3s.installScriptURL ?? HostDesiredState.defaultInstallScriptURL)
+        }
+        guard let initSystem = facts.initSystem else {
+            return .failure(PlanProblem(
+                host: host.name, message: "neither systemd nor OpenRC runs on this host",
+                hint: "k3s needs a service manager to keep it running"))
+        }
+        return .success(HostDesiredState(host: host, store: store, mode: mode, initSystem: initSystem))
+    }
+
+    private func preflight(
+        _ host: Host, _ store: Store, _ facts: HostFacts, _ desired: HostDesiredState, first: HostFacts?
+    ) -> [PlanProblem] {
+        var problems: [PlanProblem] = []
+        if !facts.k3s.serviceActive {
+            let needed = host.role == .server
+                ? FactsProbe.requiredPorts.filter { store.datastore == .etcd || ($0 != 2379 && $0 != 2380) }
+                : [10250]
+            let taken = facts.listeningPorts.filter(needed.contains)
+            if !taken.isEmpty {
+                problems.append(PlanProblem(
+                    host: host.name,
+                    message: "port\(taken.count > 1 ? "s" : "") \(taken.map(String.init).joined(separator: ", ")) already in use while k3s is not running",
+                    hint: "stop what listens there (another Kubernetes?) before installing k3s"))
+            }
+        }
+        if case .upload = desired.mode, !facts.hasDefaultRoute {
+            problems.append(PlanProblem(
+                host: host.name, message: "the host has no default route",
+                hint: "k3s needs a default route even when air-gapped; add one (a dummy gateway will do)"))
+        }
+        if !store.isFirstServer(host), let hostOffset = facts.clockOffset, let firstOffset = first?.clockOffset {
+            let skew = abs(hostOffset - firstOffset)
+            if skew > maxClockSkewSeconds {
+                problems.append(PlanProblem(
+                    host: host.name,
+                    message: "clock differs from the first server by \(Int(skew.rounded())) s",
+                    hint: "enable time sync (NTP); TLS certificates and etcd need clocks within \(Int(maxClockSkewSeconds)) s"))
+            }
+        }
+        return problems
+    }
+
+    /// Two hosts that would register as the same node (same hostname without a `name`), or cloned
+    /// machine images (same machine-id), break a cluster in ways that are hard to see later.
+    private func duplicateIdentities(_ store: Store, _ observations: [String: HostObservation]) -> [PlanProblem] {
+        func duplicates(_ identity: (Host, HostFacts) -> String?, _ problem: (Host, String, String) -> PlanProblem)
+            -> [PlanProblem]
+        {
+            var firstHost: [String: String] = [:]
+            var problems: [PlanProblem] = []
+            for host in store.hosts {
+                guard let facts = observations[host.name]?.facts, let value = identity(host, facts) else { continue }
+                if let other = firstHost[value] {
+                    problems.append(problem(host, value, other))
+                } else {
+                    firstHost[value] = host.name
+                }
+            }
+            return problems
+        }
+        let nodeNames = duplicates({ $0.nodeName ?? $1.hostname }) { host, name, other in
+            PlanProblem(
+                host: host.name, message: "would register as node '\(name)', like \(other)",
+                hint: "give each host a distinct 'name' in the inventory (it becomes the node name)")
+        }
+        let machineIDs = duplicates({ $1.machineID }) { host, _, other in
+            PlanProblem(
+                host: host.name, message: "has the same machine-id as \(other) (a cloned image?)",
+                hint: "regenerate it: rm /etc/machine-id && systemd-machine-id-setup")
+        }
+        return nodeNames + machineIDs
+    }
+
+    // MARK: actions
+
+    private func hostActions(
+        _ host: Host, _ store: Store, _ facts: HostFacts, _ desired: HostDesiredState, first: HostFacts?
+    ) -> [PlannedAction] {
+        var actions: [PlannedAction] = []
+        var restartReasons: [String] = []
+        func add(_ kind: ActionKind, _ reason: String) {
+            actions.append(PlannedAction(kind, host: host.name, reason: reason))
+        }
+        let installed = facts.k3s.installed
+        let current = facts.k3s.version?.description ?? "an unknown k3s"
+        switch desired.mode {
+        case let .upload(binary, images):
+            let target = desired.version?.description ?? "the k3s binary \(String(binary.sha256.prefix(12)))"
+            if !installed {
+                add(.install, "\(target), uploaded (air gap)")
+            } else if facts.k3s.binarySHA256 != binary.sha256 {
+                add(.upgrade, "\(current) → \(target)")
+                restartReasons.append("new binary")
+            }
+            if let images, facts.k3s.airgapImages[URL(fileURLWithPath: images.path).lastPathComponent] != images.size {
+                add(.uploadImages, "\(URL(fileURLWithPath: images.path).lastPathComponent) missing or different")
+            }
+        case let .installer(version, channel, _):
+            let target = version ?? "channel \(channel ?? "stable")"
+            if !installed {
+                add(.install, "\(target) with the k3s installer")
+            } else if let wanted = desired.version, facts.k3s.version != wanted {
+                add(.upgrade, "\(current) → \(wanted)")
+                restartReasons.append("new version")
+            }
+        }
+        if let wanted = desired.scriptsSHA256, facts.k3s.scriptsSHA256 != wanted {
+            add(.writeScripts, facts.k3s.scriptsSHA256 == nil ? "killall/uninstall scripts missing" : "killall/uninstall scripts differ")
+        }
+        if let wanted = desired.serviceSHA256, facts.k3s.serviceFilesSHA256 != wanted {
+            add(.writeService, facts.k3s.serviceFilesSHA256 == nil ? "service not defined" : "service definition differs")
+            if installed { restartReasons.append("service definition") }
+        }
+        if facts.k3s.configSHA256 != desired.config.fingerprint {
+            add(.writeConfig, Self.configDifference(facts.k3s.configKeys, desired.config.keyFingerprints))
+            if installed { restartReasons.append("config.yaml") }
+        }
+        if !store.isFirstServer(host) {
+            if let serverToken = first?.k3s.serverTokenFingerprint {
+                if facts.k3s.joinTokenFingerprint != serverToken {
+                    add(.writeToken, facts.k3s.joinTokenFingerprint == nil ? "join token missing" : "join token differs from the cluster's")
+                    if installed { restartReasons.append("join token") }
+                }
+            } else {
+                add(.writeToken, "read from the first server once it is up")
+            }
+        }
+        let node = host.nodeName ?? facts.hostname
+        if !facts.k3s.serviceActive {
+            let reason: String
+            if installed {
+                reason = "service is not running"
+            } else if store.isFirstServer(host) {
+                reason = store.datastore == .etcd ? "initialise the cluster (embedded etcd)" : "start the cluster (SQLite)"
+            } else {
+                reason = host.role == .server ? "join as a server" : "join as an agent"
+            }
+            add(.start, reason)
+        } else if !restartReasons.isEmpty {
+            add(.restart, "to apply: " + restartReasons.joined(separator: ", "))
+        } else if let nodes = first?.k3s.nodes, !nodes.contains(where: { $0.name == node }) {
+            add(.restart, "node '\(node)' is not registered in the cluster")
+        }
+        return actions
+    }
+
+    /// "config.yaml differs: disable, tls-san" — key names only, never values (they may be secret).
+    static func configDifference(_ current: [String: String]?, _ wanted: [String: String]) -> String {
+        guard let current else { return "config.yaml missing" }
+        let changed = Set(current.keys).union(wanted.keys).filter { current[$0] != wanted[$0] }.sorted()
+        if changed.isEmpty { return "config.yaml differs in formatting" }
+        return "config.yaml differs: " + changed.joined(separator: ", ")
+    }
+
+    /// A saved plan is stale when its facts changed. Clocks are left out: they always change.
+    static func fingerprint(of observations: [String: HostObservation]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let stable = observations.mapValues { observation -> HostObservation in
+            guard case var .observed(facts) = observation else { return observation }
+            facts.clock = nil
+            facts.clockOffset = nil
+            return .observed(facts)
+        }
+        let data = (try? encoder.encode(stable)) ?? Data()
+        return String(SHA256Digest.hex(data).prefix(16))
+    }
+}

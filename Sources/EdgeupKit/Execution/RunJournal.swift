@@ -1,0 +1,68 @@
+import Foundation
+
+/// The record of one run: every event appended to `journal.jsonl` as it happens (so a killed run
+/// leaves an accurate trail), remote output per host in `hosts/<store>/<host>.log`, and each
+/// store's final state written atomically to the state directory when the store finishes.
+public actor RunJournal {
+    public nonisolated let run: String
+    public nonisolated let state: StateDirectory
+    private let journal: FileHandle
+    private var hostLogs: [String: FileHandle] = [:]
+
+    /// Run IDs sort by time and stay unique across concurrent runs: `20261121T101500Z-3f9a`.
+    public static func newRunID(now: Date = Date()) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        let suffix = String(UInt16.random(in: .min ... .max), radix: 16)
+        return formatter.string(from: now) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
+    }
+
+    public init(state: StateDirectory, run: String = RunJournal.newRunID()) throws {
+        self.run = run
+        self.state = state
+        let folder = state.runFolder(run)
+        try FileManager.default.createDirectory(
+            atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        journal = try Self.appendHandle(folder + "/journal.jsonl")
+    }
+
+    public func record(_ event: RunEvent) {
+        journal.write(Data((event.jsonLine + "\n").utf8))
+    }
+
+    /// Appends remote output to the host's log in the run folder.
+    public func log(store: String, host: String, _ text: String) {
+        let key = store + "/" + host
+        if hostLogs[key] == nil {
+            let folder = state.runFolder(run) + "/hosts/" + store
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            hostLogs[key] = try? Self.appendHandle(folder + "/" + host + ".log")
+        }
+        hostLogs[key]?.write(Data(text.utf8))
+    }
+
+    public func storeFinished(_ storeState: StoreState) throws {
+        let folder = state.storesFolder
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        // Written to a temp file and renamed: a crash never leaves a half-written state.
+        try encoder.encode(storeState).write(
+            to: URL(fileURLWithPath: folder + "/" + storeState.store + ".json"), options: .atomic)
+    }
+
+    public func close() {
+        try? journal.close()
+        for handle in hostLogs.values { try? handle.close() }
+        hostLogs = [:]
+    }
+
+    private static func appendHandle(_ path: String) throws -> FileHandle {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
+}

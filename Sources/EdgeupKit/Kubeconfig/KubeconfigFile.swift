@@ -135,8 +135,9 @@ public struct KubeconfigFile: Sendable, Hashable {
 
     /// Creates missing folders 0700: a kubeconfig folder holds credentials.
     private func createFolder() throws(KubeconfigError) {
-        var current = ""
-        for part in Self.folder(of: path).split(separator: "/") {
+        let folder = Self.folder(of: path)
+        var current = folder.hasPrefix("/") ? "" : "."
+        for part in folder.split(separator: "/") {
             current += "/" + part
             if mkdir(current, 0o700) != 0 && errno != EEXIST {
                 throw writeFailed("cannot create the folder \(current)")

@@ -56,7 +56,7 @@ struct KubeconfigLock {
         }
         return KubeconfigError(
             .locked, path: file,
-            "the kubeconfig is locked: \(lock) still exists\(age) after waiting \(timeout.components.seconds) s",
+            "the kubeconfig is locked: \(lock) still exists\(age) after waiting \(timeout)",
             hint: "kubectl or another edgeup is writing it; if none is running, the lock is stale: rm \(lock)")
     }
 }

@@ -84,9 +84,8 @@ public enum KubeconfigMerger {
 
         result.currentContext = document.currentContext
         // Only re-render when something changed, so a no-op merge leaves the file byte-for-byte alone.
-        let changed = existing == nil || document.root != before.root
-        result.changed = changed
-        result.text = changed ? document.rendered() : existing ?? ""
+        result.changed = document.root != before.root
+        result.text = result.changed ? document.rendered() : existing ?? document.rendered()
         return result
     }
 

@@ -109,6 +109,7 @@ import Testing
         } catch let error as KubeconfigError {
             #expect(error.kind == .locked)
             #expect(error.message.contains(path + ".lock"), "names the lock file: \(error)")
+            #expect(error.message.contains("after waiting 0.3 seconds"), "\(error)")
             #expect(error.hint?.contains("rm \(path).lock") == true)
         }
         #expect(FileManager.default.fileExists(atPath: path + ".lock"), "someone else's lock is never removed")

@@ -128,6 +128,9 @@ import Yams
         }
         #expect(try KubeconfigMerger.merge([try storeKubeconfig("s")], into: "# only a comment\n", path: path).text
             .hasPrefix("# only a comment\napiVersion: v1\n"))
+        let nothing = try KubeconfigMerger.merge([], into: nil, path: path)
+        #expect(!nothing.changed, "nothing to merge: no file is created")
+        #expect(try tree(nothing.text)["kind"]?.string == "Config")
     }
 
     @Test(arguments: [

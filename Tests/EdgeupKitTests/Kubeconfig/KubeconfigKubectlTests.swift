@@ -5,7 +5,7 @@ import Testing
 /// The merged file as real kubectl reads and rewrites it, with real certificates made by openssl.
 /// Reaching a live API (`kubectl get nodes`) is left to the lab's integration tests.
 @Suite(.enabled(if: executable("kubectl") != nil && executable("openssl") != nil, "needs kubectl and openssl"))
-struct KubectlCompatibilityTests {
+struct KubeconfigKubectlTests {
     @Test func kubectlSeesEveryStoreAndTheOperatorsEntriesUnchanged() throws {
         let folder = try TemporaryFolder()
         let pki = try Certificates(in: folder.path)
@@ -35,12 +35,11 @@ struct KubectlCompatibilityTests {
             for entry in old {
                 let name = try #require(entry["name"] as? String)
                 let match = new.first { $0["name"] as? String == name }
-                #expect(match.map { NSDictionary(dictionary: $0).isEqual(to: entry) } == true, "\(section)/\(name)")
+                #expect(try match.map(canonical) == canonical(entry), "\(section)/\(name)")
             }
         }
         for key in ["preferences", "extensions", "current-context"] {
-            #expect(NSDictionary(dictionary: after).value(forKey: key).map(String.init(describing:))
-                == NSDictionary(dictionary: before).value(forKey: key).map(String.init(describing:)), "\(key)")
+            #expect(try canonical(after[key] ?? NSNull()) == canonical(before[key] ?? NSNull()), "\(key)")
         }
 
         for (context, _, server) in stores {
@@ -122,6 +121,11 @@ private struct Kubectl {
         let output = try runTool("kubectl", arguments + ["--kubeconfig", kubeconfig], in: home, environment: ["HOME": home])
         return try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
     }
+}
+
+/// JSON with sorted keys: two values print the same exactly when they mean the same.
+private func canonical(_ value: Any) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys]), as: UTF8.self)
 }
 
 func executable(_ name: String) -> String? {

@@ -1,0 +1,41 @@
+/// Why a kubeconfig could not be read, rewritten, locked or written: always names the file and what is
+/// wrong with it, because the operator has to find and fix it by hand.
+public struct KubeconfigError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable {
+        /// The file exists but cannot be read (permissions, a directory, not UTF-8).
+        case unreadable
+        /// The file is not a kubeconfig edgeup can safely rewrite; it is left untouched.
+        case invalid
+        /// A fetched k3s.yaml does not hold the cluster, user and context edgeup expects.
+        case invalidFetched
+        /// `<file>.lock` stayed in place for the whole wait.
+        case locked
+        /// Creating the folder, the temporary file or renaming it failed; the old file is untouched.
+        case writeFailed
+        /// The entries to merge contradict each other (two stores with one context name).
+        case conflict
+    }
+
+    public var kind: Kind
+    /// The file concerned (for `locked`, the kubeconfig; the message names the lock file).
+    public var path: String
+    /// Where in the file, when the problem is at a known place.
+    public var location: SourceLocation?
+    public var message: String
+    public var hint: String?
+
+    public init(_ kind: Kind, path: String, _ message: String, at location: SourceLocation? = nil, hint: String? = nil) {
+        self.kind = kind
+        self.path = path
+        self.location = location
+        self.message = message
+        self.hint = hint
+    }
+
+    /// `file[:line:column]: error: message`, the same shape as inventory diagnostics.
+    public var description: String {
+        var text = "\(location?.description ?? path): error: \(message)"
+        if let hint { text += "\n    hint: \(hint)" }
+        return text
+    }
+}

@@ -52,6 +52,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // SSH layer benchmark, EdgeSSH vs plain ssh (Benchmarks/ssh/run.sh; root, Linux).
+        .executableTarget(
+            name: "edgeup-ssh-bench",
+            dependencies: ["EdgeSSH"],
+            path: "Benchmarks/ssh/Sources"
+        ),
         .testTarget(name: "EdgeupKitTests", dependencies: ["EdgeupKit"]),
         // Runs the built `edgeup` binary: exit codes, stderr format, help text.
         .testTarget(name: "EdgeupCLITests", dependencies: ["edgeup"]),

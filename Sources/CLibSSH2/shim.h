@@ -27,6 +27,12 @@ static inline void edgeup_install_counting_recv(LIBSSH2_SESSION *session) {
 
 #ifdef __linux__
 #include <sys/epoll.h>
+#include <fcntl.h>
+
+int pipe2(int pipefd[2], int flags);
+
+/* A pipe that is close-on-exec from birth, so concurrent spawns never inherit it. */
+static inline int edgeup_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 /* epoll_event is packed on x86_64, which Swift cannot lay out, and the EPOLL*
    constants import awkwardly: only these helpers touch them. Interest bits:

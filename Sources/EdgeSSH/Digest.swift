@@ -1,7 +1,7 @@
 import COpenSSL
 import Foundation
 
-/// SHA-256 via libcrypto.
+/// SHA-256 via libcrypto (host-key fingerprints, upload skips; EdgeupKit hashes config and artifacts with it).
 public enum SHA256Digest {
     static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
@@ -14,27 +14,54 @@ public enum SHA256Digest {
     }
 
     /// Streams the file, so a large binary is never held in memory.
-    public static func hexOfFile(_ path: String) throws -> String {
+    public static func hexOfFile(_ path: String) throws(OSError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        guard fd >= 0 else { throw OSError(errno) }
         defer { close(fd) }
-        guard let context = EVP_MD_CTX_new() else { throw POSIXError(.ENOMEM) }
-        defer { EVP_MD_CTX_free(context) }
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+        guard let ctx = EVP_MD_CTX_new() else { throw OSError(ENOMEM) }
+        defer { EVP_MD_CTX_free(ctx) }
+        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count < 0 {
+            let n = read(fd, &buffer, buffer.count)
+            if n < 0 {
                 if errno == EINTR { continue }
-                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+                throw OSError(errno)
             }
-            if count == 0 { break }
-            EVP_DigestUpdate(context, buffer, count)
+            if n == 0 { break }
+            EVP_DigestUpdate(ctx, buffer, n)
         }
         var out = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
         var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &out, &length)
+        EVP_DigestFinal_ex(ctx, &out, &length)
         return hexString(out)
+    }
+
+    /// Fetched once: OpenSSL 3 would otherwise look the algorithm up on every digest.
+    nonisolated(unsafe) private static let sha1 = EVP_MD_fetch(nil, "SHA1", nil)
+
+    /// HMAC-SHA1 (RFC 2104), the hash of hashed known_hosts names. Keys are short salts (≤ 64 bytes).
+    static func hmacSHA1(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var inner = [UInt8](repeating: 0x36, count: 64)
+        var outer = [UInt8](repeating: 0x5c, count: 64)
+        for (i, byte) in key.prefix(64).enumerated() {
+            inner[i] ^= byte
+            outer[i] ^= byte
+        }
+        var digest = [UInt8](repeating: 0, count: 20)
+        inner += message
+        _ = EVP_Digest(inner, inner.count, &digest, nil, sha1, nil)
+        outer += digest
+        _ = EVP_Digest(outer, outer.count, &digest, nil, sha1, nil)
+        return digest
+    }
+
+    /// OpenSSH's fingerprint form: "SHA256:" + unpadded base64 of the key blob's digest.
+    static func fingerprint(ofKeyBlob blob: [UInt8]) -> String {
+        let digest = blob.withUnsafeBytes { hash($0) }
+        var b64 = Data(digest).base64EncodedString()
+        while b64.hasSuffix("=") { b64.removeLast() }
+        return "SHA256:" + b64
     }
 
     private static func hexString(_ bytes: [UInt8]) -> String {

@@ -1,0 +1,186 @@
+import Foundation
+
+/// What a transport provides; `SSHRemoteHost` builds run, upload and download on it.
+protocol TransportSession: Sendable {
+    var hop: SSHHop { get }
+    func exec(_ command: RemoteCommand, timeout: Duration) async throws(SSHError) -> CommandResult
+    /// Writes a new file readable only by the login user.
+    func writeFile(_ source: UploadSource, to path: String, chunkTimeout: Duration) async throws(SSHError) -> Int
+    func close() async
+}
+
+extension LibSSH2Connection: TransportSession {}
+
+enum UploadSource: Sendable {
+    case file(String)
+    case data(Data)
+
+    func reader(hop: String) throws(SSHError) -> UploadReader {
+        switch self {
+        case .data(let data): return UploadReader(data: data)
+        case .file(let path):
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw SSHError(.transfer, hop: hop, step: .upload, "cannot read local file \(path): \(errnoText())")
+            }
+            return UploadReader(fd: fd, path: path)
+        }
+    }
+}
+
+/// Sequential reads from a local file or in-memory data.
+final class UploadReader {
+    private let fd: Int32
+    private let path: String
+    private let data: Data
+    private var offset = 0
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+        data = Data()
+    }
+
+    init(data: Data) {
+        fd = -1
+        path = ""
+        self.data = data
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(SSHError) -> Int {
+        if fd < 0 {
+            let n = min(buffer.count, data.count - offset)
+            data.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+            offset += n
+            return n
+        }
+        while true {
+            let n = Foundation.read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno != EINTR {
+                throw SSHError(.transfer, hop: "local", step: .upload, "cannot read local file \(path): \(errnoText())")
+            }
+        }
+    }
+}
+
+/// The `RemoteHost` both transports share: sudo wrapping, checksums, temp+install, downloads.
+final class SSHRemoteHost: RemoteHost {
+    private let session: any TransportSession
+    private let defaultTimeout: Duration
+    private let released = Locked(false)
+    private let onClose: @Sendable () -> Void
+
+    init(session: any TransportSession, defaultTimeout: Duration, onClose: @escaping @Sendable () -> Void) {
+        self.session = session
+        self.defaultTimeout = defaultTimeout
+        self.onClose = onClose
+    }
+
+    var label: String { session.hop.label }
+    var transport: SSHTransportKind { session.hop.transport }
+
+    func run(_ command: RemoteCommand) async throws(SSHError) -> CommandResult {
+        try await session.exec(command, timeout: command.timeout ?? defaultTimeout)
+    }
+
+    func upload(file: String, to remotePath: String, mode: UInt16, sudo: SudoMode) async throws(SSHError) -> UploadOutcome {
+        try await upload(.file(file), to: remotePath, mode: mode, sudo: sudo)
+    }
+
+    func upload(data: Data, to remotePath: String, mode: UInt16, sudo: SudoMode) async throws(SSHError) -> UploadOutcome {
+        try await upload(.data(data), to: remotePath, mode: mode, sudo: sudo)
+    }
+
+    /// Skips the transfer when the remote sha256 matches; otherwise writes a private temp file
+    /// as the login user, then sets its mode (and root ownership under sudo) and renames it into
+    /// place: what `install -m` does, without copying a large file a second time.
+    private func upload(_ source: UploadSource, to remotePath: String, mode: UInt16, sudo: SudoMode) async throws(SSHError) -> UploadOutcome {
+        let octal = String(mode & 0o7777, radix: 8)
+        // Hash the local side on its own thread while the remote side hashes its copy.
+        let hashing = Task { await Self.digest(of: source, hop: label) }
+        let probe = ShellQuote.command(["sh", "-c", #"if [ -f "$1" ]; then sha256sum -- "$1" && stat -c %a -- "$1"; fi"#, "edgeup", remotePath])
+        let current = try await step(.upload, "checking \(remotePath)", RemoteCommand(probe, sudo: sudo))
+        let digest = try await hashing.value.get()
+        let lines = current.stdoutText.split(separator: "\n")
+        if lines.count >= 2, lines[0].prefix(64) == digest {
+            if UInt16(lines[1], radix: 8) != mode & 0o7777 {
+                _ = try await step(.upload, "setting the mode of \(remotePath)", RemoteCommand(ShellQuote.command(["chmod", octal, "--", remotePath]), sudo: sudo))
+            }
+            return .unchanged
+        }
+
+        let temp = "/var/tmp/.edgeup-upload-\(String(UInt64.random(in: .min ... .max), radix: 36))"
+        do throws(SSHError) {
+            let bytes = try await session.writeFile(source, to: temp, chunkTimeout: defaultTimeout)
+            var place = [ShellQuote.command(["chmod", octal, "--", temp])]
+            if sudo != .none { place.append(ShellQuote.command(["chown", "0:0", "--", temp])) }
+            place.append(ShellQuote.command(["mv", "-f", "--", temp, remotePath]))
+            _ = try await step(.upload, "installing \(remotePath)", RemoteCommand(place.joined(separator: " && "), sudo: sudo))
+            return .uploaded(bytes: bytes)
+        } catch {
+            _ = try? await run(RemoteCommand(ShellQuote.command(["rm", "-f", "--", temp]), sudo: sudo))
+            throw error
+        }
+    }
+
+    private static func digest(of source: UploadSource, hop: String) async -> Result<String, SSHError> {
+        switch source {
+        case .data(let data): return .success(SHA256Digest.hex(data))
+        case .file(let path):
+            return await withCheckedContinuation { continuation in
+                Thread.detachNewThread {
+                    do throws(OSError) {
+                        continuation.resume(returning: .success(try SHA256Digest.hexOfFile(path)))
+                    } catch {
+                        continuation.resume(returning: .failure(SSHError(.transfer, hop: hop, step: .upload, "cannot read local file \(path): \(errnoText(error.code))")))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Small files only (configs, tokens, kubeconfigs); sudo reads root-only ones.
+    func download(_ remotePath: String, sudo: SudoMode, maxBytes: Int) async throws(SSHError) -> Data {
+        let command = ShellQuote.command(["head", "-c", String(maxBytes + 1), "--", remotePath])
+        let result = try await step(.download, "reading \(remotePath)", RemoteCommand(command, sudo: sudo))
+        guard result.stdout.count <= maxBytes else {
+            throw SSHError(.transfer, hop: label, step: .download, "\(remotePath) is larger than \(maxBytes) bytes",
+                           hint: "download is meant for small files; raise maxBytes if this one is expected")
+        }
+        return result.stdout
+    }
+
+    /// Runs a helper command whose failure is an error of `step`.
+    private func step(_ step: SSHError.Step, _ what: String, _ command: RemoteCommand) async throws(SSHError) -> CommandResult {
+        let result = try await run(command)
+        guard result.succeeded else {
+            let said = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            let hint: String? = switch command.sudo {
+            case .none: "if the path needs root, pass a sudo mode"
+            default: nil
+            }
+            throw SSHError(.transfer, hop: label, step: step, "\(what) failed: \(said.isEmpty ? "exit status \(result.exitStatus.map(String.init) ?? "none")" : said)", hint: hint)
+        }
+        return result
+    }
+
+    func close() async {
+        guard release() else { return }
+        await session.close()
+        onClose()
+    }
+
+    /// A host dropped without `close()` still gives its connection slot back (the libssh2
+    /// session frees itself; an OpenSSH master exits after ControlPersist).
+    deinit { if release() { onClose() } }
+
+    private func release() -> Bool {
+        released.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+    }
+}

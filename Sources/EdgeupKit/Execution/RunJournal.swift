@@ -3,9 +3,12 @@ import Foundation
 /// The record of one run: every event appended to `journal.jsonl` as it happens (so a killed run
 /// leaves an accurate trail), remote output per host in `hosts/<store>/<host>.log`, and each
 /// store's final state written atomically to the state directory when the store finishes.
-public actor RunJournal {
-    public nonisolated let run: String
-    public nonisolated let state: StateDirectory
+/// Writes are synchronous and ordered (a lock, not an actor), so the journal's line order is the
+/// order events happened in, and nothing is pending when the process is killed.
+public final class RunJournal: @unchecked Sendable {
+    public let run: String
+    public let state: StateDirectory
+    private let lock = NSLock()
     private let journal: FileHandle
     private var hostLogs: [String: FileHandle] = [:]
 
@@ -29,18 +32,20 @@ public actor RunJournal {
     }
 
     public func record(_ event: RunEvent) {
-        journal.write(Data((event.jsonLine + "\n").utf8))
+        lock.withLock { journal.write(Data((event.jsonLine + "\n").utf8)) }
     }
 
     /// Appends remote output to the host's log in the run folder.
     public func log(store: String, host: String, _ text: String) {
-        let key = store + "/" + host
-        if hostLogs[key] == nil {
-            let folder = state.runFolder(run) + "/hosts/" + store
-            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            hostLogs[key] = try? Self.appendHandle(folder + "/" + host + ".log")
+        lock.withLock {
+            let key = store + "/" + host
+            if hostLogs[key] == nil {
+                let folder = state.runFolder(run) + "/hosts/" + store
+                try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                hostLogs[key] = try? Self.appendHandle(folder + "/" + host + ".log")
+            }
+            hostLogs[key]?.write(Data(text.utf8))
         }
-        hostLogs[key]?.write(Data(text.utf8))
     }
 
     public func storeFinished(_ storeState: StoreState) throws {
@@ -55,9 +60,11 @@ public actor RunJournal {
     }
 
     public func close() {
-        try? journal.close()
-        for handle in hostLogs.values { try? handle.close() }
-        hostLogs = [:]
+        lock.withLock {
+            try? journal.close()
+            for handle in hostLogs.values { try? handle.close() }
+            hostLogs = [:]
+        }
     }
 
     private static func appendHandle(_ path: String) throws -> FileHandle {

@@ -105,21 +105,26 @@ public enum FactsProbe {
         guard let root = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
             let items = root["items"] as? [[String: Any]]
         else { return nil }
-        return items.compactMap { item in
-            let metadata = item["metadata"] as? [String: Any]
-            guard let name = metadata?["name"] as? String else { return nil }
-            let labels = metadata?["labels"] as? [String: String] ?? [:]
-            let prefix = "node-role.kubernetes.io/"
-            let roles = labels.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
-            let status = item["status"] as? [String: Any]
-            let conditions = status?["conditions"] as? [[String: Any]] ?? []
-            let ready = conditions.contains { $0["type"] as? String == "Ready" && $0["status"] as? String == "True" }
-            let info = status?["nodeInfo"] as? [String: Any]
-            let addresses = status?["addresses"] as? [[String: Any]] ?? []
-            let internalIP = addresses.first { $0["type"] as? String == "InternalIP" }?["address"] as? String
-            return NodeFacts(
-                name: name, ready: ready, roles: roles, kubeletVersion: info?["kubeletVersion"] as? String,
-                internalIP: internalIP)
-        }
+        return items.compactMap(NodeFacts.init(kubernetesObject:))
+    }
+}
+
+extension NodeFacts {
+    /// Reads a Node object as the Kubernetes API returns it (`kubectl get node NAME -o json`).
+    public init?(kubernetesObject item: [String: Any]) {
+        let metadata = item["metadata"] as? [String: Any]
+        guard let name = metadata?["name"] as? String else { return nil }
+        let labels = metadata?["labels"] as? [String: String] ?? [:]
+        let prefix = "node-role.kubernetes.io/"
+        let status = item["status"] as? [String: Any]
+        let conditions = status?["conditions"] as? [[String: Any]] ?? []
+        let info = status?["nodeInfo"] as? [String: Any]
+        let addresses = status?["addresses"] as? [[String: Any]] ?? []
+        self.init(
+            name: name,
+            ready: conditions.contains { $0["type"] as? String == "Ready" && $0["status"] as? String == "True" },
+            roles: labels.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted(),
+            kubeletVersion: info?["kubeletVersion"] as? String,
+            internalIP: addresses.first { $0["type"] as? String == "InternalIP" }?["address"] as? String)
     }
 }

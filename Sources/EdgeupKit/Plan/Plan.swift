@@ -10,13 +10,16 @@ public struct Plan: Sendable, Hashable, Codable {
     public var edgeupVersion: String
     public var createdAt: Date
     public var inventoryFiles: [String]
+    /// Fingerprint of the resolved inventory the plan was made from; a saved plan applies only to it.
+    public var inventoryFingerprint: String
     public var stores: [StorePlan]
 
-    public init(inventoryFiles: [String], stores: [StorePlan], createdAt: Date = Date()) {
+    public init(inventoryFiles: [String], inventoryFingerprint: String = "", stores: [StorePlan], createdAt: Date = Date()) {
         schemaVersion = Self.schemaVersion
         edgeupVersion = EdgeupVersion.current
         self.createdAt = createdAt
         self.inventoryFiles = inventoryFiles
+        self.inventoryFingerprint = inventoryFingerprint
         self.stores = stores
     }
 

@@ -18,7 +18,7 @@ public struct Planner: Sendable {
 
     public func plan(_ inventory: Inventory, stores: [Store], observations: [String: [String: HostObservation]]) -> Plan {
         Plan(
-            inventoryFiles: inventory.files,
+            inventoryFiles: inventory.files, inventoryFingerprint: Self.fingerprint(of: inventory),
             stores: stores.map { plan($0, observations: observations[$0.name] ?? [:]) })
     }
 
@@ -51,7 +51,8 @@ public struct Planner: Sendable {
             }
         }
         let known = kubeconfigContexts.map { $0.contains(store.context) }
-        if !actions.isEmpty || known == false {
+        let clusterExists = first?.k3s.installed == true
+        if !actions.isEmpty || (known == false && clusterExists) {
             let reason = actions.isEmpty ? "context \(store.context) is not in your kubeconfig" : "after changes"
             actions.append(PlannedAction(.fetchKubeconfig, host: store.firstServer?.name, reason: reason))
         }
@@ -62,7 +63,8 @@ public struct Planner: Sendable {
 
     // MARK: desired state and preflight
 
-    private func desiredState(_ host: Host, _ store: Store, _ facts: HostFacts) -> Result<HostDesiredState, PlanProblem> {
+    /// What edgeup wants on `host`; execution uses the same answer the plan was computed from.
+    public func desiredState(_ host: Host, _ store: Store, _ facts: HostFacts) -> Result<HostDesiredState, PlanProblem> {
         guard let architecture = facts.architecture else {
             return .failure(PlanProblem(
                 host: host.name, message: "unsupported machine '\(facts.machine)'",
@@ -250,6 +252,15 @@ public struct Planner: Sendable {
         let changed = Set(current.keys).union(wanted.keys).filter { current[$0] != wanted[$0] }.sorted()
         if changed.isEmpty { return "config.yaml differs in formatting" }
         return "config.yaml differs: " + changed.joined(separator: ", ")
+    }
+
+    /// Any change to the resolved inventory (a setting, a host, a gateway) changes this.
+    public static func fingerprint(of inventory: Inventory) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var stable = inventory
+        stable.files = []
+        return String(SHA256Digest.hex((try? encoder.encode(stable)) ?? Data()).prefix(16))
     }
 
     /// A saved plan is stale when its facts changed. Clocks are left out: they always change.

@@ -9,18 +9,18 @@ import Testing
         return path
     }
 
-    @Test func journalAppendsEventsLogsAndStoreStates() async throws {
+    @Test func journalAppendsEventsLogsAndStoreStates() throws {
         let state = StateDirectory(path: try temporaryFolder())
         let journal = try RunJournal(state: state, run: "r1")
-        await journal.record(RunEvent(.storeStarted, run: "r1", store: "s1"))
-        await journal.record(RunEvent(.stepFinished, run: "r1", store: "s1", host: "pi", action: .start, outcome: .changed))
-        await journal.log(store: "s1", host: "pi", "line 1\n")
-        await journal.log(store: "s1", host: "pi", "line 2\n")
+        journal.record(RunEvent(.storeStarted, run: "r1", store: "s1"))
+        journal.record(RunEvent(.stepFinished, run: "r1", store: "s1", host: "pi", action: .start, outcome: .changed))
+        journal.log(store: "s1", host: "pi", "line 1\n")
+        journal.log(store: "s1", host: "pi", "line 2\n")
         let done = StoreState(
             store: "s1", run: "r1", finishedAt: Date(timeIntervalSince1970: 1_700_000_000), outcome: .converged,
             message: nil, actionsDone: ["start on pi"])
-        try await journal.storeFinished(done)
-        await journal.close()
+        try journal.storeFinished(done)
+        journal.close()
 
         let lines = try String(contentsOfFile: state.runFolder("r1") + "/journal.jsonl", encoding: .utf8)
             .split(separator: "\n")

@@ -1,0 +1,53 @@
+import EdgeSSH
+
+/// Reads a store's k3s.yaml from its first server (root-only, so through sudo) and turns it into
+/// the store's named, server-rewritten kubeconfig entries.
+public struct KubeconfigFetcher: Sendable {
+    public var session: FleetSession
+
+    public init(session: FleetSession) {
+        self.session = session
+    }
+
+    public func fetch(_ store: Store, fleet: String) async throws(ProvisioningError) -> StoreKubeconfig {
+        guard let server = store.firstServer else {
+            throw ProvisioningError(host: store.name, step: "fetch-kubeconfig", "the store has no server")
+        }
+        let label = "\(store.name)/\(server.name)"
+        let text: String
+        do {
+            let remote = try await session.connection(to: server, in: store)
+            let sudo = try session.access.sudo(for: server, in: store)
+            let data = try await remote.download(K3sPaths.kubeconfig, sudo: sudo, maxBytes: 1 << 20)
+            text = String(decoding: data, as: UTF8.self)
+        } catch {
+            throw ProvisioningError(error, on: label, step: "fetch-kubeconfig")
+        }
+        do {
+            return try StoreKubeconfig(fetched: text, source: "\(label):\(K3sPaths.kubeconfig)", store: store, fleet: fleet)
+        } catch {
+            throw ProvisioningError(host: label, step: "fetch-kubeconfig", error.description)
+        }
+    }
+}
+
+extension KubeconfigDestination {
+    /// Writes the stores' entries where this destination says; one locked write for all of them.
+    public func write(_ entries: [StoreKubeconfig], prune: KubeconfigPrune? = nil) async throws(KubeconfigError) {
+        switch self {
+        case let .merge(file, _, setCurrent):
+            _ = try await file.merge(entries, setCurrent: setCurrent ? entries.last?.context : nil, prune: prune)
+        case let .separateFiles(directory, _):
+            _ = try await KubeconfigFile.writeSeparately(entries, to: directory)
+        case .none:
+            return
+        }
+    }
+
+    public var fleet: String? {
+        switch self {
+        case let .merge(_, fleet, _), let .separateFiles(_, fleet): fleet
+        case .none: nil
+        }
+    }
+}

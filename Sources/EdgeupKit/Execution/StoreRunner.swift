@@ -1,0 +1,226 @@
+import EdgeSSH
+import Foundation
+
+/// Where a converged store's kubeconfig goes.
+public enum KubeconfigDestination: Sendable {
+    /// Merged into this file under its lock; `fleet` scopes what `--prune` may remove.
+    case merge(KubeconfigFile, fleet: String, setCurrent: Bool)
+    /// One standalone file per store in this folder (`--no-merge`).
+    case separateFiles(directory: String, fleet: String)
+    case none
+}
+
+public struct ProvisioningOptions: Sendable {
+    /// Agents joined at once (k3s suggests at most 50).
+    public var agentBatchSize: Int
+    /// How long one node may take from start to Ready.
+    public var readinessTimeout: Duration
+    public var kubeconfig: KubeconfigDestination
+
+    public init(agentBatchSize: Int = 10, readinessTimeout: Duration = .seconds(180), kubeconfig: KubeconfigDestination = .none) {
+        self.agentBatchSize = agentBatchSize
+        self.readinessTimeout = readinessTimeout
+        self.kubeconfig = kubeconfig
+    }
+}
+
+/// Converges one store by executing its plan in the order k3s needs: the first server, the other
+/// servers one at a time (each Ready before the next), then agents in parallel batches, then the
+/// kubeconfig. Stops the store at its first server failure; agent failures fail the store but
+/// let the rest of the batch finish.
+public struct StoreRunner: Sendable {
+    public var session: FleetSession
+    public var planner: Planner
+    public var options: ProvisioningOptions
+    public var run: String
+    public var journal: RunJournal?
+    public var events: @Sendable (RunEvent) -> Void
+
+    public init(
+        session: FleetSession, planner: Planner, options: ProvisioningOptions, run: String, journal: RunJournal?,
+        events: @escaping @Sendable (RunEvent) -> Void
+    ) {
+        self.session = session
+        self.planner = planner
+        self.options = options
+        self.run = run
+        self.journal = journal
+        self.events = events
+    }
+
+    public func converge(_ store: Store, plan: StorePlan, observations: [String: HostObservation]) async -> StoreOutcome {
+        events(RunEvent(.storeStarted, run: run, store: store.name))
+        var done: [String] = []
+        let outcome: StoreOutcome
+        do {
+            done = try await execute(store, plan: plan, observations: observations)
+            outcome = StoreOutcome(store: store.name, converged: true)
+        } catch let error as ProvisioningError {
+            outcome = StoreOutcome(store: store.name, converged: false, message: error.description)
+        } catch {
+            outcome = StoreOutcome(store: store.name, converged: false, message: "\(error)")
+        }
+        events(RunEvent(
+            .storeFinished, run: run, store: store.name, outcome: outcome.converged ? .ok : .failed,
+            message: outcome.message))
+        try? journal?.storeFinished(StoreState(
+            store: store.name, run: run, finishedAt: Date(), outcome: outcome.converged ? .converged : .failed,
+            message: outcome.message, actionsDone: done))
+        return outcome
+    }
+
+    private func execute(_ store: Store, plan: StorePlan, observations: [String: HostObservation]) async throws -> [String] {
+        if let problem = plan.problems.first {
+            // One problem names its host in the label; several are listed with theirs.
+            guard plan.problems.count > 1 else {
+                let text = problem.message + (problem.hint.map { " (\($0))" } ?? "")
+                throw ProvisioningError(host: "\(store.name)/\(problem.host ?? "-")", step: "preflight", text)
+            }
+            throw ProvisioningError(
+                host: store.name, step: "preflight", plan.problems.map(\.description).joined(separator: "; "))
+        }
+        guard let firstHost = store.firstServer else { return [] }
+        let byHost = Dictionary(grouping: plan.actions.filter { $0.host != nil && $0.kind != .fetchKubeconfig }) { $0.host! }
+        let first = try await makeOperator(firstHost, store, observations)
+        let token = TokenSource(first: first)
+        var done: [String] = []
+        // Servers one at a time: etcd admits one learner at a time, and a restart of an HA store
+        // must keep a quorum.
+        for server in store.servers {
+            guard let actions = byHost[server.name] else { continue }
+            let node = server.name == firstHost.name ? first : try await makeOperator(server, store, observations)
+            done += try await converge(node, actions, cluster: first, token: token, store: store, observations: observations)
+        }
+        let agents = store.agents.filter { byHost[$0.name] != nil }
+        var failures: [ProvisioningError] = []
+        for batchStart in stride(from: 0, to: agents.count, by: max(1, options.agentBatchSize)) {
+            let batch = agents[batchStart..<min(batchStart + options.agentBatchSize, agents.count)]
+            let results = await withTaskGroup(of: Result<[String], ProvisioningError>.self) { group in
+                for agent in batch {
+                    group.addTask {
+                        do {
+                            let node = try await makeOperator(agent, store, observations)
+                            return .success(try await converge(
+                                node, byHost[agent.name] ?? [], cluster: first, token: token, store: store,
+                                observations: observations))
+                        } catch let error as ProvisioningError {
+                            return .failure(error)
+                        } catch {
+                            return .failure(ProvisioningError(host: "\(store.name)/\(agent.name)", step: "join", "\(error)"))
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            for result in results {
+                switch result {
+                case let .success(steps): done += steps
+                case let .failure(error): failures.append(error)
+                }
+            }
+        }
+        if let failure = failures.first {
+            var error = failure
+            if failures.count > 1 { error.message += " (and \(failures.count - 1) more agent\(failures.count > 2 ? "s" : ""))" }
+            throw error
+        }
+        if plan.actions.contains(where: { $0.kind == .fetchKubeconfig }) {
+            try await fetchKubeconfig(store, from: first)
+            done.append("fetch-kubeconfig")
+        }
+        return done
+    }
+
+    /// One host's actions, then its readiness if it was (re)started.
+    private func converge(
+        _ node: HostOperator, _ actions: [PlannedAction], cluster: HostOperator, token: TokenSource, store: Store,
+        observations: [String: HostObservation]
+    ) async throws -> [String] {
+        var done: [String] = []
+        for action in actions {
+            events(RunEvent(.stepStarted, run: run, store: store.name, host: node.target.host.name, action: action.kind, message: action.reason))
+            do {
+                try await node.perform(action) { try await token.secret() }
+            } catch let error as ProvisioningError {
+                events(RunEvent(.stepFinished, run: run, store: store.name, host: node.target.host.name, action: action.kind, outcome: .failed, message: error.summary))
+                throw error
+            }
+            events(RunEvent(.stepFinished, run: run, store: store.name, host: node.target.host.name, action: action.kind, outcome: .changed))
+            done.append("\(action.kind.rawValue) on \(node.target.host.name)")
+        }
+        if actions.contains(where: { $0.kind == .start || $0.kind == .restart }) {
+            let facts = observations[node.target.host.name]?.facts
+            let nodeName = node.target.host.nodeName ?? facts?.hostname ?? node.target.host.name
+            let requireEtcd = store.datastore == .etcd && node.target.host.role == .server
+            try await Readiness(timeout: options.readinessTimeout).wait(
+                for: node, nodeName: nodeName, cluster: cluster, requireEtcd: requireEtcd)
+            events(RunEvent(.stepFinished, run: run, store: store.name, host: node.target.host.name, outcome: .ok, message: "node \(nodeName) Ready"))
+        }
+        return done
+    }
+
+    private func makeOperator(_ host: Host, _ store: Store, _ observations: [String: HostObservation]) async throws -> HostOperator {
+        let target = StoreHost(store: store, host: host)
+        guard let facts = observations[host.name]?.facts else {
+            throw ProvisioningError(host: target.label, step: "facts", "no facts for this host")
+        }
+        let desired: HostDesiredState
+        switch planner.desiredState(host, store, facts) {
+        case let .success(state): desired = state
+        case let .failure(problem): throw ProvisioningError(host: target.label, step: "preflight", problem.description)
+        }
+        guard let initSystem = facts.initSystem else {
+            throw ProvisioningError(host: target.label, step: "preflight", "no init system")
+        }
+        do {
+            let remote = try await session.connection(to: host, in: store)
+            let sudo = try session.access.sudo(for: host, in: store)
+            let journal = journal
+            return HostOperator(
+                target: target, remote: remote, sudo: sudo, desired: desired, initSystem: initSystem,
+                log: { text in journal?.log(store: store.name, host: host.name, text) })
+        } catch {
+            throw ProvisioningError(error, on: target.label, step: "connect")
+        }
+    }
+
+    private func fetchKubeconfig(_ store: Store, from first: HostOperator) async throws {
+        guard let fleet = options.kubeconfig.fleet else { return }
+        let entry = try await KubeconfigFetcher(session: session).fetch(store, fleet: fleet)
+        do {
+            try await options.kubeconfig.write([entry])
+        } catch {
+            throw ProvisioningError(host: first.label, step: "fetch-kubeconfig", error.description)
+        }
+        events(RunEvent(.stepFinished, run: run, store: store.name, host: first.target.host.name, action: .fetchKubeconfig, outcome: .changed))
+    }
+}
+
+/// The cluster's join token, read once from the first server when a joiner needs it. Held only in
+/// memory, never logged.
+actor TokenSource {
+    private let first: HostOperator
+    private var cached: Secret?
+
+    init(first: HostOperator) {
+        self.first = first
+    }
+
+    func secret() async throws -> Secret {
+        if let cached { return cached }
+        let data: Data
+        do {
+            data = try await first.remote.download(K3sPaths.serverToken, sudo: first.sudo, maxBytes: 64 * 1024)
+        } catch {
+            throw ProvisioningError(error, on: first.label, step: "read token")
+        }
+        let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard value.hasPrefix("K10") else {
+            throw ProvisioningError(
+                host: first.label, step: "read token",
+                "\(K3sPaths.serverToken) does not hold a secure K10 token; refusing to join without CA verification")
+        }
+        cached = Secret(value)
+        return Secret(value)
+    }
+}

@@ -1,0 +1,54 @@
+/// The end of every apply: a table of outcomes and each failure with its reason.
+public struct ApplySummary: Sendable {
+    public var result: RolloutResult
+    public var style: TerminalStyle
+
+    public init(result: RolloutResult, style: TerminalStyle) {
+        self.result = result
+        self.style = style
+    }
+
+    public var text: String {
+        let converged = result.outcomes.filter(\.converged)
+        let untouched = converged.filter { $0.message == "already converged" }.count
+        let failed = result.failed
+        var lines = [
+            style.bold("Summary"),
+            "  converged      \(converged.count)\(untouched > 0 ? " (\(untouched) had nothing to do)" : "")",
+            "  failed         \(failed.count)",
+            "  not started    \(result.notStarted.count)",
+        ]
+        if !failed.isEmpty {
+            lines.append("")
+            lines.append(style.red("Failed stores:"))
+            for outcome in failed.sorted(by: { $0.store < $1.store }) {
+                let detail = (outcome.message ?? "failed").split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+                lines.append("  \(outcome.store):\n\(detail)")
+            }
+        }
+        if !result.notStarted.isEmpty {
+            let reasons = Dictionary(grouping: result.notStarted.keys.sorted()) { result.notStarted[$0] ?? "" }
+            lines.append("")
+            for (reason, stores) in reasons.sorted(by: { $0.key < $1.key }) {
+                let shown = stores.prefix(10).joined(separator: ", ") + (stores.count > 10 ? ", … +\(stores.count - 10)" : "")
+                lines.append(style.yellow("Not started (\(reason)):") + " \(shown)")
+            }
+        }
+        lines.append("")
+        lines.append(result.allConverged ? style.green("Every selected store converged.") : style.red("Not every store converged."))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public func junit(name: String, seconds: [String: Double], logs: [String: String] = [:]) -> JUnitReport {
+        var results = result.outcomes.map { outcome in
+            JUnitReport.StoreResult(
+                store: outcome.store,
+                status: outcome.converged ? .converged : .failed(outcome.message?.split(separator: "\n").first.map(String.init) ?? "failed"),
+                seconds: seconds[outcome.store] ?? 0, log: outcome.converged ? logs[outcome.store] ?? "" : outcome.message ?? "")
+        }
+        results += result.notStarted.keys.sorted().map {
+            JUnitReport.StoreResult(store: $0, status: .notStarted(result.notStarted[$0] ?? ""), seconds: 0)
+        }
+        return JUnitReport(name: name, results: results.sorted { $0.store < $1.store })
+    }
+}

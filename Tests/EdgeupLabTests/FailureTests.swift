@@ -1,0 +1,73 @@
+import EdgeupTestSupport
+import Foundation
+import Testing
+
+/// Failures are per host and per store: each names the host, the step and the reason, and the
+/// other stores still converge.
+@Suite(.enabled(if: Lab.available, "needs root on Linux for the lab"), .serialized)
+struct FailureTests {
+    static let spec = """
+        stores:
+          - {name: good, servers: 1, agents: 0}
+          - {name: arch, servers: 1, agents: 0}
+          - {name: port, servers: 1, agents: 0}
+          - {name: badcfg, servers: 1, agents: 0}
+          - {name: tok, servers: 1, agents: 1}
+          - {name: down, servers: 3, agents: 0}
+        """
+
+    @Test func failuresAreClearAndContained() async throws {
+        try await Lab.with(spec: Self.spec, subnet: "10.82.0.0/16") { lab in
+            _ = try lab.buildDouble()
+            _ = try lab.buildDouble(arch: "arm64", name: "k3s-arm64")
+            let inventory = try lab.inventory(k3s: "binary: ./k3s", stores: [
+                "arch": "k3s: {binary: ./k3s-arm64}",
+                "badcfg": "k3s: {config: {no-such-flag: true}}",
+            ])
+            let env = ["KUBECONFIG": lab.directory + "/kubeconfig", "EDGEUP_STATE_DIR": lab.directory + "/state", "NO_COLOR": "1"]
+            // Something already listens on the API port of one host.
+            try lab.exec("port-s1", "setsid python3 -m http.server 6443 >/dev/null 2>&1 < /dev/null & sleep 1")
+
+            // Stop a host of the HA store while it is being installed.
+            let journal = lab.directory + "/state/runs"
+            let stopper = Task.detached {
+                let deadline = Date().addingTimeInterval(120)
+                while Date() < deadline {
+                    let run = try? runProcess("/bin/sh", ["-c", "cat \(journal)/*/journal.jsonl 2>/dev/null"])
+                    if run?.stdout.split(separator: "\n").contains(where: {
+                        $0.contains(#""host":"down-s2""#) && $0.contains(#""kind":"step-started""#)
+                    }) == true {
+                        try lab.host("stop", "down-s2")
+                        return true
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                return false
+            }
+            let apply = try edgeup(["apply", inventory, "--readiness-timeout", "40"], environment: env)
+            #expect(try await stopper.value, "down-s2 was stopped mid-install")
+            #expect(apply.status == 1)
+            let summary = apply.stderr
+            #expect(summary.contains("converged      2"), "good and tok converge: \(summary)")
+            #expect(summary.contains("failed         4"))
+            #expect(summary.contains("arch/arch-s1: preflight: "))
+            #expect(summary.contains("k3s-arm64 is built for arm64 but the host is amd64 (x86_64)"))
+            #expect(summary.contains("port/port-s1: preflight: port 6443 already in use while k3s is not running"))
+            #expect(summary.contains("badcfg/badcfg-s1: start: k3s failed to start"))
+            #expect(summary.contains("no-such-flag"), "the service log tail names the bad key")
+            #expect(summary.contains("down/down-s2: "), "the stopped host is named")
+
+            // A corrupted cluster token: edgeup hands it to the agent, the server refuses the join.
+            let token = try lab.exec("tok-s1", "cat /var/lib/rancher/k3s/server/token").stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let prefix = token.components(separatedBy: "::server:")[0]
+            try lab.exec("tok-s1", "printf '%s' '\(prefix)::server:0000000000000000bad0bad0bad0bad0' > /var/lib/rancher/k3s/server/token")
+            let again = try edgeup(["apply", inventory, "--stores", "tok", "--readiness-timeout", "30"], environment: env)
+            #expect(again.status == 1)
+            #expect(again.stderr.contains("tok/tok-a1: restart: k3s-agent failed to restart")
+                || again.stderr.contains("tok/tok-a1: readiness: timed out"), "\(again.stderr)")
+            #expect(again.stderr.lowercased().contains("token"), "the log tail says why: \(again.stderr)")
+            #expect(!again.stderr.contains("0000000000000000bad0bad0bad0bad0"), "not even a wrong token is printed")
+        }
+    }
+}

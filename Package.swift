@@ -49,6 +49,7 @@ let package = Package(
             name: "edgeup",
             dependencies: [
                 "EdgeupKit",
+                "EdgeSSH",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,8 +60,12 @@ let package = Package(
             path: "Benchmarks/ssh/Sources"
         ),
         .testTarget(name: "EdgeupKitTests", dependencies: ["EdgeupKit"]),
+        // Shared by the test targets: running the built binary, bringing a lab up and down.
+        .target(name: "EdgeupTestSupport", path: "Tests/Support"),
         // Runs the built `edgeup` binary: exit codes, stderr format, help text.
-        .testTarget(name: "EdgeupCLITests", dependencies: ["edgeup"]),
+        .testTarget(name: "EdgeupCLITests", dependencies: ["edgeup", "EdgeupTestSupport"]),
+        // edgeup against the lab (simulated fleet + k3s test double): root and Linux only.
+        .testTarget(name: "EdgeupLabTests", dependencies: ["edgeup", "EdgeupTestSupport"]),
         .testTarget(name: "EdgeSSHTests", dependencies: ["EdgeSSH"]),
     ],
     swiftLanguageModes: [.v6]

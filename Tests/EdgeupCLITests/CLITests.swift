@@ -1,46 +1,9 @@
+import EdgeupTestSupport
 import Foundation
 import Testing
 
-/// Runs the real `edgeup` executable, as users and CI do.
-struct EdgeupRun {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-func edgeup(_ arguments: [String], environment: [String: String] = [:]) throws -> EdgeupRun {
-    // The test bundle sits next to the product in the build folder.
-    let buildFolder = Bundle.main.bundleURL.path.hasSuffix(".xctest")
-        ? Bundle.main.bundleURL.deletingLastPathComponent()
-        : URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var executable = buildFolder.appendingPathComponent("edgeup")
-    if !FileManager.default.fileExists(atPath: executable.path) {
-        executable = URL(fileURLWithPath: #filePath.components(separatedBy: "/Tests/")[0] + "/.build/debug/edgeup")
-    }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: #filePath.components(separatedBy: "/Tests/")[0])
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return EdgeupRun(
-        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr, as: UTF8.self))
-}
-
-func temporaryInventory(_ text: String, name: String = "inventory.yaml") throws -> String {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeup-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    let path = folder.appendingPathComponent(name).path
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
-    return path
+func temporaryInventory(_ text: String) throws -> String {
+    try temporaryFile(text)
 }
 
 @Suite struct CLITests {
@@ -86,14 +49,24 @@ func temporaryInventory(_ text: String, name: String = "inventory.yaml") throws 
         #expect(run.stderr.contains("cannot read inventory does-not-exist.yaml: no such file"))
     }
 
-    @Test func unfinishedCommandsSayNotImplementedAndFail() throws {
-        for command in ["plan", "apply", "status", "kubeconfig"] {
-            let run = try edgeup([command, "inventories/example.yaml"])
-            #expect(run.status == 1, "\(command)")
-            #expect(run.stderr.contains("not implemented yet"), "\(command)")
-        }
-        let install = try edgeup(["install", "--host", "10.0.0.5"])
-        #expect(install.status == 1 && install.stderr.contains("not implemented yet"))
+    @Test func unreachableHostsAreReportedNotFatal() throws {
+        // Port 1 on loopback refuses connections: a dead host, without leaving the machine.
+        let path = try temporaryInventory("""
+            defaults: {ssh: {port: 1, knownHostsFile: ./known_hosts}}
+            stores: [{name: dead, hosts: [{name: pi, address: 127.0.0.1, role: server}]}]
+            """)
+        let run = try edgeup(["plan", path], environment: ["NO_COLOR": "1"])
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("Plan: 1 store — 0 converged, 0 with changes, 1 blocked"))
+        #expect(run.stdout.contains("dead: pi: unreachable:"))
+        let detailed = try edgeup(["plan", "--detailed-exitcode", "--output", "json", path])
+        #expect(detailed.status == 1)
+        let json = try JSONSerialization.jsonObject(with: Data(detailed.stdout.utf8)) as? [String: Any]
+        #expect(json?["schemaVersion"] as? Int == 1)
+        let exec = try edgeup(["exec", path, "--", "true"], environment: ["NO_COLOR": "1"])
+        #expect(exec.status == 1)
+        #expect(exec.stderr.contains("1 host: 0 ok, 1 failed"))
+        #expect(exec.stderr.contains("  dead/pi: connect: "))
     }
 
     @Test func fleetCommandsValidateTheInventoryFirst() throws {

@@ -1,5 +1,7 @@
 import ArgumentParser
+import EdgeSSH
 import EdgeupKit
+import Foundation
 
 struct ExecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,6 +28,15 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only hosts with this role.")
     var role: Role?
 
+    @Flag(name: .long, help: "Run the command through sudo, as each host's ssh settings say (passwordless or sudoPasswordEnv).")
+    var sudo = false
+
+    @Option(name: .long, help: "Hosts to work on at once.")
+    var concurrency = 100
+
+    @Option(name: .long, help: "Seconds a host may take to run the command.")
+    var timeout = 600
+
     /// How many trailing words came after `--` on the real command line.
     private var commandWordCount: Int {
         let arguments = CommandLine.arguments
@@ -45,7 +56,38 @@ struct ExecCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        _ = try loadInventory(files)
-        throw notImplemented("exec (the SSH layer)")
+        let inventory = try loadInventory(files)
+        let stores = selection.selection(role: role).apply(to: inventory)
+        let hosts = stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
+        guard !hosts.isEmpty else {
+            printError("edgeup: no host matches the selection")
+            throw ExitCode.failure
+        }
+        let session = FleetSession(inventory: inventory, hosts: hosts)
+        let json = output.output == .json
+        let results = await CommandFanOut(session: session, concurrency: concurrency, timeout: .seconds(timeout))
+            .run(command.joined(separator: " "), on: hosts, sudo: sudo) { target, stream, line in
+                guard !json else { return }
+                let text = "\(stdoutStyle.dim(target.label)) | \(line)\n"
+                let handle = stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError
+                handle.write(Data(text.utf8))
+            }
+        await session.close()
+        for warning in session.client.warnings { printError(stderrStyle.yellow(warning)) }
+        if json {
+            for result in results { try printJSONLine(result) }
+        } else {
+            printSummary(results)
+        }
+        if results.contains(where: { !$0.succeeded }) { throw ExitCode.failure }
+    }
+
+    private func printSummary(_ results: [HostCommandResult]) {
+        let failed = results.filter { !$0.succeeded }
+        let line = "\(results.count) host\(results.count == 1 ? "" : "s"): \(results.count - failed.count) ok, \(failed.count) failed"
+        printError(failed.isEmpty ? stderrStyle.green(line) : stderrStyle.red(line))
+        for result in failed {
+            printError("  \(result.store)/\(result.host): \(result.failureReason ?? "failed")")
+        }
     }
 }

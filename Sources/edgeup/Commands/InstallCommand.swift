@@ -1,5 +1,6 @@
 import ArgumentParser
 import EdgeupKit
+import Foundation
 
 struct InstallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,9 +26,18 @@ struct InstallCommand: AsyncParsableCommand {
 
     @OptionGroup var login: LoginOptions
     @OptionGroup var k3s: K3sOptions
+    @Option(name: .long, help: "Context (and cluster/user) name in the kubeconfig; default: derived from the host.")
+    var context: String?
+
     @OptionGroup var kubeconfig: KubeconfigOptions
 
+    @Option(name: .customLong("readiness-timeout"), help: "Seconds the node may take to become Ready.")
+    var readinessTimeout = 180
+
     func run() async throws {
-        throw notImplemented("install (provisioning)")
+        let request = SingleHostRequest(host: host, login: login, k3s: k3s, context: context)
+        let result = request.installInventory(cluster: cluster, loader: InventoryLoader())
+        let destination = result.inventory.map { kubeconfig.destination(for: $0) } ?? .none
+        try await convergeSingleHost(result, onlyHost: nil, kubeconfig: destination, readinessTimeout: readinessTimeout)
     }
 }

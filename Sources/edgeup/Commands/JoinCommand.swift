@@ -30,9 +30,16 @@ struct JoinCommand: AsyncParsableCommand {
 
     @OptionGroup var login: LoginOptions
     @OptionGroup var k3s: K3sOptions
-    @OptionGroup var kubeconfig: KubeconfigOptions
+    @Option(name: .long, help: "Name of the cluster (as install's --context named it); default: derived from the server.")
+    var context: String?
+
+    @Option(name: .customLong("readiness-timeout"), help: "Seconds the node may take to become Ready.")
+    var readinessTimeout = 180
 
     func run() async throws {
-        throw notImplemented("join (provisioning)")
+        let request = SingleHostRequest(host: host, login: login, k3s: k3s, context: context)
+        let result = request.joinInventory(serverHost: serverHost, serverUser: serverUser, asServer: server, loader: InventoryLoader())
+        let joiner = result.inventory?.stores.first?.hosts.last?.name
+        try await convergeSingleHost(result, onlyHost: joiner, kubeconfig: .none, readinessTimeout: readinessTimeout)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EdgeupKit
+import Foundation
 
 struct KubeconfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -8,19 +9,71 @@ struct KubeconfigCommand: AsyncParsableCommand {
         discussion: """
             Reads /etc/rancher/k3s/k3s.yaml from each store's first server (through sudo), renames \
             cluster, user and context to the store's context name, points the server at the \
-            store's API endpoint and merges it atomically under <kubeconfig>.lock. Touches no cluster.
+            store's API endpoint and merges it atomically under <kubeconfig>.lock. Entries of the \
+            same name are replaced; everything else in the file is kept. Touches no cluster.
 
-            Example:
-              edgeup kubeconfig inventories/coffee-shops.yaml --stores store-042
-              kubectl --context store-042 get nodes
+            Examples:
+              edgeup kubeconfig inventories/coffee-shops.yaml --stores eu-001
+              kubectl --context cafe-eu-001 get nodes
+              edgeup kubeconfig inventories/coffee-shops.yaml --print > fleet.kubeconfig
+              edgeup kubeconfig inventories/coffee-shops.yaml --prune
             """
     )
 
     @OptionGroup var inventory: InventoryArguments
     @OptionGroup var selection: SelectionOptions
+    @OptionGroup var kubeconfig: KubeconfigOptions
+
+    @Flag(name: .long, help: "Write the selected stores' kubeconfig to stdout instead of merging.")
+    var print = false
+
+    @Flag(name: .long, help: "Also remove entries this inventory merged earlier for stores it no longer has.")
+    var prune = false
+
+    @Option(name: .long, help: "Stores to fetch from at once.")
+    var concurrency = 50
 
     func run() async throws {
-        _ = try inventory.load()
-        throw notImplemented("kubeconfig (fetch and merge)")
+        let inventory = try inventory.load()
+        let stores = selection.selection().apply(to: inventory)
+        let hosts = stores.compactMap { store in store.firstServer.map { StoreHost(store: store, host: $0) } }
+        let session = FleetSession(inventory: inventory, hosts: hosts)
+        let fleet = kubeconfig.fleetName(for: inventory)
+        let fetcher = KubeconfigFetcher(session: session)
+        let results = await fetchAll(stores, fetcher: fetcher, fleet: fleet)
+        await session.close()
+        for warning in session.client.warnings { printError(stderrStyle.yellow(warning)) }
+        let entries = results.compactMap { try? $0.get() }
+        let failures = results.compactMap { result -> ProvisioningError? in
+            if case let .failure(error) = result { return error }
+            return nil
+        }
+        if print {
+            Swift.print(try KubeconfigMerger.standalone(entries), terminator: "")
+        } else {
+            let prune = prune ? KubeconfigPrune(fleet: fleet, keep: Set(inventory.stores.map(\.context))) : nil
+            do {
+                try await kubeconfig.destination(for: inventory).write(entries, prune: prune)
+            } catch {
+                printError(stderrStyle.render(.error(error.description, at: nil)))
+                throw ExitCode.failure
+            }
+            let target = kubeconfig.noMerge ? kubeconfig.kubeconfigDirectory : kubeconfig.file().path
+            printError("\(entries.count) store kubeconfig\(entries.count == 1 ? "" : "s") written to \(target)")
+        }
+        for failure in failures { printError(stderrStyle.red("✗ ") + failure.summary) }
+        if !failures.isEmpty { throw ExitCode.failure }
+    }
+
+    private func fetchAll(_ stores: [Store], fetcher: KubeconfigFetcher, fleet: String) async
+        -> [Result<StoreKubeconfig, ProvisioningError>]
+    {
+        await fanOut(stores, limit: concurrency) { store in
+            do throws(ProvisioningError) {
+                return .success(try await fetcher.fetch(store, fleet: fleet))
+            } catch {
+                return .failure(error)
+            }
+        }
     }
 }

@@ -1,28 +1,48 @@
 import ArgumentParser
 import EdgeupKit
+import Foundation
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show the last known state of every selected store from the local run journal.",
         discussion: """
-            Without connecting, shows what the last runs did and left on each store; with --live, \
-            connects and gathers fresh facts.
+            Without connecting, shows what the last apply did to each store (converged, failed, \
+            or never run), read from the state folder ($EDGEUP_STATE_DIR, else \
+            ~/.local/state/edgeup). With --live, connects, gathers facts and shows whether each \
+            store matches the inventory now.
 
             Example:
               edgeup status inventories/coffee-shops.yaml --selector region=eu
+              edgeup status inventories/coffee-shops.yaml --live
             """
     )
 
     @OptionGroup var inventory: InventoryArguments
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var kubeconfig: KubeconfigOptions
 
     @Flag(name: .long, help: "Connect to the hosts and gather fresh facts instead of reading the journal.")
     var live = false
 
+    @Option(name: .long, help: "Hosts to gather facts from at once (with --live).")
+    var concurrency = 100
+
     func run() async throws {
-        _ = try inventory.load()
-        throw notImplemented("status (the run journal)")
+        let inventory = try inventory.load()
+        let stores = selection.selection().apply(to: inventory)
+        let rows: [StoreStatus]
+        if live {
+            let (plan, _, _) = try await gatherPlan(inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency)
+            rows = StoreStatus.fromPlan(plan)
+        } else {
+            let state = StateDirectory.standard(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory())
+            rows = StoreStatus.fromJournal(stores, states: try state.storeStates())
+        }
+        switch output.output {
+        case .json: try printJSON(rows)
+        case .text: print(StatusTable.render(rows, style: stdoutStyle), terminator: "")
+        }
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import EdgeSSH
+import EdgeupKit
+import Foundation
 
 extension HostKeyPolicy: ExpressibleByArgument {}
 
@@ -55,14 +57,38 @@ struct K3sOptions: ParsableArguments {
     }
 }
 
-/// Where the cluster's kubeconfig goes.
+/// Where the clusters' kubeconfigs go; read the same way by install, join, apply and kubeconfig.
 struct KubeconfigOptions: ParsableArguments {
-    @Option(name: .long, help: "Context (and cluster/user) name in the merged kubeconfig; default: the host.")
-    var context: String?
-
     @Option(name: .long, help: ArgumentHelp("Kubeconfig to merge into; default: first path of $KUBECONFIG, else ~/.kube/config.", valueName: "path"))
     var kubeconfig: String?
 
-    @Flag(name: .customLong("no-merge"), help: "Write a standalone kubeconfig file instead of merging.")
+    @Flag(name: .customLong("no-merge"), help: "Write one standalone kubeconfig per store into --kubeconfig-dir instead of merging.")
     var noMerge = false
+
+    @Option(name: .customLong("kubeconfig-dir"), help: ArgumentHelp("Folder for --no-merge files.", valueName: "path"))
+    var kubeconfigDirectory = "kubeconfigs"
+
+    @Flag(name: .customLong("set-current"), help: "Make the (last) merged context kubectl's current context.")
+    var setCurrent = false
+
+    @Option(name: .long, help: ArgumentHelp("Name that scopes which kubeconfig entries this inventory owns (for --prune); default: the inventory files' paths.", valueName: "name"))
+    var fleet: String?
+
+    func file() -> KubeconfigFile {
+        KubeconfigFile.locate(
+            flag: kubeconfig, environment: ProcessInfo.processInfo.environment, homeDirectory: NSHomeDirectory(),
+            currentDirectory: FileManager.default.currentDirectoryPath)
+    }
+
+    func fleetName(for inventory: Inventory) -> String {
+        if let fleet { return fleet }
+        let cwd = FileManager.default.currentDirectoryPath
+        return inventory.files.map { $0.hasPrefix("/") ? $0 : cwd + "/" + $0 }.sorted().joined(separator: ",")
+    }
+
+    func destination(for inventory: Inventory) -> KubeconfigDestination {
+        noMerge
+            ? .separateFiles(directory: kubeconfigDirectory, fleet: fleetName(for: inventory))
+            : .merge(file(), fleet: fleetName(for: inventory), setCurrent: setCurrent)
+    }
 }

@@ -4,8 +4,8 @@ import Testing
 
 /// Failures are per host and per store: each names the host, the step and the reason, and the
 /// other stores still converge.
-@Suite(.enabled(if: Lab.available, "needs root on Linux for the lab"), .serialized)
-struct FailureTests {
+extension LabTests {
+@Suite struct FailureTests {
     static let spec = """
         stores:
           - {name: good, servers: 1, agents: 0}
@@ -28,24 +28,26 @@ struct FailureTests {
             // Something already listens on the API port of one host.
             try lab.exec("port-s1", "setsid python3 -m http.server 6443 >/dev/null 2>&1 < /dev/null & sleep 1")
 
-            // Stop a host of the HA store while it is being installed.
+            // Stop a host of the HA store while it is being installed (from a thread: the test's
+            // own task blocks on edgeup).
             let journal = lab.directory + "/state/runs"
-            let stopper = Task.detached {
-                let deadline = Date().addingTimeInterval(120)
-                while Date() < deadline {
+            let stopped = Flag()
+            let stopper = onThread { stop in
+                while !stop.isSet {
                     let run = try? runProcess("/bin/sh", ["-c", "cat \(journal)/*/journal.jsonl 2>/dev/null"])
                     if run?.stdout.split(separator: "\n").contains(where: {
                         $0.contains(#""host":"down-s2""#) && $0.contains(#""kind":"step-started""#)
                     }) == true {
-                        try lab.host("stop", "down-s2")
-                        return true
+                        if (try? lab.host("stop", "down-s2")) != nil { stopped.set() }
+                        return
                     }
-                    try await Task.sleep(for: .milliseconds(100))
+                    usleep(50_000)
                 }
-                return false
             }
             let apply = try edgeup(["apply", inventory, "--readiness-timeout", "40"], environment: env)
-            #expect(try await stopper.value, "down-s2 was stopped mid-install")
+            stopper.stop.set()
+            stopper.done.wait()
+            #expect(stopped.isSet, "down-s2 was stopped mid-install")
             #expect(apply.status == 1)
             let summary = apply.stderr
             #expect(summary.contains("converged      2"), "good and tok converge: \(summary)")
@@ -70,4 +72,5 @@ struct FailureTests {
             #expect(!again.stderr.contains("0000000000000000bad0bad0bad0bad0"), "not even a wrong token is printed")
         }
     }
+}
 }

@@ -4,8 +4,8 @@ import Testing
 
 /// edgeup against the lab, end to end: real sshd, real libssh2, real kubectl, and the k3s test
 /// double as the binary edgeup uploads (it never knows it is a double).
-@Suite(.enabled(if: Lab.available, "needs root on Linux for the lab"), .serialized)
-struct ProvisioningTests {
+extension LabTests {
+@Suite struct ProvisioningTests {
     static let fleet = """
         bastions: [{name: bastion-eu}]
         stores:
@@ -41,7 +41,7 @@ struct ProvisioningTests {
 
             // Watch every process on the machine during apply: the token must never be in an argv.
             let watcher = ArgvWatcher()
-            let apply = try await watcher.while {
+            let apply = try watcher.watching {
                 try edgeup(["apply", inventory, "--report-junit", lab.directory + "/junit.xml"], environment: env)
             }
             #expect(apply.status == 0, "\(apply.stderr)")
@@ -103,9 +103,10 @@ struct ProvisioningTests {
         }
     }
 }
+}
 
 /// Samples every process's command line on the machine (lab hosts' PID namespaces are visible from
-/// the root namespace) while some work runs.
+/// the root namespace) while some work runs, from its own thread.
 final class ArgvWatcher: @unchecked Sendable {
     private let lock = NSLock()
     private var lines = Set<String>()
@@ -114,18 +115,18 @@ final class ArgvWatcher: @unchecked Sendable {
     var seen: Set<String> { lock.withLock { lines } }
     var samples: Int { lock.withLock { count } }
 
-    func `while`<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        let stop = Flag()
-        let sampler = Task.detached {
+    func watching<T>(_ work: () throws -> T) rethrows -> T {
+        let sampler = onThread { stop in
             while !stop.isSet {
                 self.sample()
-                try? await Task.sleep(for: .milliseconds(20))
+                usleep(20_000)
             }
         }
-        let result = try await Task.detached { try work() }.value
-        stop.set()
-        await sampler.value
-        return result
+        defer {
+            sampler.stop.set()
+            sampler.done.wait()
+        }
+        return try work()
     }
 
     private func sample() {
@@ -140,11 +141,4 @@ final class ArgvWatcher: @unchecked Sendable {
             count += 1
         }
     }
-}
-
-final class Flag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
 }

@@ -2,8 +2,16 @@ import COpenSSL
 import Foundation
 
 /// SHA-256 via libcrypto (host-key fingerprints, upload skips; EdgeupKit hashes config and artifacts with it).
+/// OpenSSL set up once, before anything uses it.
+enum OpenSSLProcess {
+    /// OpenSSL's atexit cleanup frees its global locks while the reactor thread may still be in
+    /// libcrypto (closing sessions): that crashed processes at exit. The OS reclaims it anyway.
+    static let ready: Bool = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil) == 1
+}
+
 public enum SHA256Digest {
     static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        _ = OpenSSLProcess.ready
         var out = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
         _ = EVP_Digest(bytes.baseAddress, bytes.count, &out, nil, EVP_sha256(), nil)
         return out
@@ -15,6 +23,7 @@ public enum SHA256Digest {
 
     /// Streams the file, so a large binary is never held in memory.
     public static func hexOfFile(_ path: String) throws(OSError) -> String {
+        _ = OpenSSLProcess.ready
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw OSError(errno) }
         defer { close(fd) }

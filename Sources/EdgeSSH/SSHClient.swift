@@ -203,6 +203,7 @@ enum LibSSH2Process {
     static let ready: Bool = {
         signal(SIGPIPE, SIG_IGN)
         raiseOpenFileLimit()
+        _ = OpenSSLProcess.ready
         return libssh2_init(0) == 0
     }()
 

@@ -52,6 +52,7 @@ func gatherPlan(
     _ inventory: Inventory, stores: [Store], kubeconfig: KubeconfigOptions, concurrency: Int, session: FleetSession? = nil
 ) async throws -> (Plan, [String: [String: HostObservation]], Planner) {
     let hosts = stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
+    let owned = session == nil
     let session = session ?? FleetSession(inventory: inventory, hosts: hosts)
     let contexts = kubeconfig.noMerge ? nil : kubeconfig.file().contextNames()
     let counter = Counter()
@@ -64,6 +65,8 @@ func gatherPlan(
         }
     if showProgress { printErrorInline("\u{1B}[2K\r") }
     for warning in session.client.warnings { printError(stderrStyle.yellow(warning)) }
+    // A session this function opened is closed here: nothing may run in the SSH layer at exit.
+    if owned { await session.close() }
     return result
 }
 

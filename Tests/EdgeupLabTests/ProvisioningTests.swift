@@ -61,8 +61,16 @@ extension LabTests {
             let nodes = try runProcess("/usr/bin/kubectl", ["--context", "shop", "get", "nodes", "--no-headers"], environment: env)
             #expect(nodes.status == 0, "\(nodes.stderr)")
             #expect(nodes.stdout.hasPrefix("shop-s1 ") && nodes.stdout.contains(" Ready "))
+            let fiveNodes = try runProcess("/usr/bin/kubectl", ["--context", "five", "get", "nodes", "--no-headers"], environment: env)
+            #expect(fiveNodes.stdout.split(separator: "\n").filter { $0.contains(" Ready ") }.count == 5, "\(fiveNodes.stderr)")
             let contexts = try runProcess("/usr/bin/kubectl", ["config", "get-contexts", "-o", "name"], environment: env)
             #expect(Set(contexts.stdout.split(separator: "\n").map(String.init)) == ["shop", "ha", "five"])
+
+            // exec reaches every server, through the gateway chain too, prefixing each line.
+            let exec = try edgeup(["exec", inventory, "--role", "server", "--", "hostname"], environment: env)
+            #expect(exec.status == 0, "\(exec.stderr)")
+            #expect(exec.stdout.contains("ha/ha-s2 | ha-s2") && exec.stdout.contains("shop/shop-s1 | shop-s1"))
+            #expect(exec.stderr.contains("9 hosts: 9 ok, 0 failed"))
 
             // No secret in any argv, output, journal or log.
             let token = try lab.exec("ha-s1", "cat /var/lib/rancher/k3s/server/token").stdout

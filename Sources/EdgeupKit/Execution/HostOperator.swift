@@ -90,6 +90,30 @@ struct HostOperator: Sendable {
         }
     }
 
+    /// A joiner must reach the server's API before it starts, or k3s retries forever in the dark.
+    /// Uses whatever the host has (curl, wget, bash, nc); says so when it has none.
+    func checkReachable(_ url: String) async throws {
+        guard let components = URLComponents(string: url), let host = components.host else { return }
+        let port = components.port ?? 6443
+        let address = ShellQuote.quote(host)
+        let result = try await runPrivileged(
+            """
+            if command -v curl >/dev/null 2>&1; then curl -sk --max-time 5 -o /dev/null https://\(host.contains(":") ? "[\(host)]" : host):\(port)/cacerts
+            elif command -v wget >/dev/null 2>&1; then wget -q -T 5 --no-check-certificate -O /dev/null https://\(host.contains(":") ? "[\(host)]" : host):\(port)/cacerts
+            elif command -v bash >/dev/null 2>&1; then timeout 5 bash -c "exec 3<>/dev/tcp/\(host)/\(port)"
+            elif command -v nc >/dev/null 2>&1; then nc -z -w 5 \(address) \(port)
+            else exit 3; fi
+            """, step: "preflight", timeout: .seconds(30))
+        switch result.exitStatus {
+        case 0: return
+        case 3: await log("no curl, wget, bash or nc: cannot check that \(url) is reachable\n")
+        default:
+            throw ProvisioningError(
+                host: label, step: "preflight", "cannot reach the cluster at \(url) from this host",
+                lastSeen: Self.tail(result.stderrText, lines: 2))
+        }
+    }
+
     private func serviceCommand(_ verb: String) async throws {
         let command = initSystem == .systemd ? "systemctl \(verb) \(service)" : "rc-service \(service) \(verb)"
         let result = try await runPrivileged(command, step: verb, timeout: .seconds(300))

@@ -137,6 +137,9 @@ public struct StoreRunner: Sendable {
         observations: [String: HostObservation]
     ) async throws -> [String] {
         var done: [String] = []
+        if !store.isFirstServer(node.target.host), actions.contains(where: { $0.kind == .start }), let url = store.joinURL {
+            try await node.checkReachable(url)
+        }
         for action in actions {
             events(RunEvent(.stepStarted, run: run, store: store.name, host: node.target.host.name, action: action.kind, message: action.reason))
             do {

@@ -20,6 +20,7 @@ measure() {  # label, command...: prints "label  wall  cpu  rss" and the command
     /usr/bin/time -f "%e %U %S %M" -o "$out" "$@" >/dev/null 2>&1
     local rc=$?
     set -e
+    tail -n 1 "$out" > "$out.last"; mv "$out.last" "$out"
     awk -v label="$label" -v rc="$rc" '{ printf "%-38s %8.1f s %8.1f s %9.1f MB   exit %d\n", label, $1, $2 + $3, $4 / 1024, rc }' "$out"
     rm -f "$out"
 }

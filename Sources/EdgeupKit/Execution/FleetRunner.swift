@@ -35,7 +35,8 @@ public struct FleetRunner: Sendable {
         run: String, journal: RunJournal?, events: @escaping @Sendable (RunEvent) -> Void
     ) async -> RolloutResult {
         let runner = StoreRunner(
-            session: session, planner: planner, options: provisioning, run: run, journal: journal, events: events)
+            session: session, planner: planner, options: provisioning, run: run, journal: journal,
+            kubeconfigWriter: KubeconfigWriter(destination: provisioning.kubeconfig), events: events)
         let storesByName = Dictionary(uniqueKeysWithValues: stores.map { ($0.name, $0) })
         let plans = Dictionary(uniqueKeysWithValues: plan.stores.map { ($0.store, $0) })
         let work = plan.stores.filter { !$0.actions.isEmpty || !$0.problems.isEmpty }.map(\.store)

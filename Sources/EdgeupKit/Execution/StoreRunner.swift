@@ -35,16 +35,19 @@ public struct StoreRunner: Sendable {
     public var run: String
     public var journal: RunJournal?
     public var events: @Sendable (RunEvent) -> Void
+    /// Shared by all stores of a run, so their kubeconfigs land in few locked writes.
+    public var kubeconfigWriter: KubeconfigWriter
 
     public init(
         session: FleetSession, planner: Planner, options: ProvisioningOptions, run: String, journal: RunJournal?,
-        events: @escaping @Sendable (RunEvent) -> Void
+        kubeconfigWriter: KubeconfigWriter? = nil, events: @escaping @Sendable (RunEvent) -> Void
     ) {
         self.session = session
         self.planner = planner
         self.options = options
         self.run = run
         self.journal = journal
+        self.kubeconfigWriter = kubeconfigWriter ?? KubeconfigWriter(destination: options.kubeconfig)
         self.events = events
     }
 
@@ -191,9 +194,9 @@ public struct StoreRunner: Sendable {
         guard let fleet = options.kubeconfig.fleet else { return }
         let entry = try await KubeconfigFetcher(session: session).fetch(store, fleet: fleet)
         do {
-            try await options.kubeconfig.write([entry])
+            try await kubeconfigWriter.write(entry)
         } catch {
-            throw ProvisioningError(host: first.label, step: "fetch-kubeconfig", error.description)
+            throw ProvisioningError(host: first.label, step: "fetch-kubeconfig", "\(error)")
         }
         events(RunEvent(.stepFinished, run: run, store: store.name, host: first.target.host.name, action: .fetchKubeconfig, outcome: .changed))
     }

@@ -8,5 +8,5 @@ if [ -x /usr/local/bin/k3s ]; then /usr/local/bin/k3s --version | head -n 1; sha
 [ -f /etc/systemd/system/k3s.service ] && cat /etc/systemd/system/k3s.service /etc/systemd/system/k3s.service.env | sha256sum && systemctl is-active k3s
 awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6
 awk 'NR > 1 && $2 == "00000000" { print "default" }' /proc/net/route
-if [ -x /usr/local/bin/k3s ] && [ -f /etc/rancher/k3s/k3s.yaml ]; then /usr/local/bin/k3s kubectl get nodes -o json --request-timeout=5s | base64 | tr -d '\n'; fi
+if [ -x /usr/local/bin/k3s ] && [ -f /etc/rancher/k3s/k3s.yaml ]; then /usr/local/bin/k3s kubectl get --raw /readyz --request-timeout=5s; /usr/local/bin/k3s kubectl get nodes -o json --request-timeout=5s | base64 | tr -d "\n"; fi
 exit 0

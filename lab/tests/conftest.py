@@ -185,6 +185,18 @@ def destroy_lab(lab):
     assert not alive, f"host PID 1s still alive after down: {alive}"
 
 
+def module_lab(spec_text):
+    """A module-scoped `lab` fixture: a lab from `spec_text`, torn down and checked clean after."""
+    @pytest.fixture(scope="module")
+    def lab(tmp_path_factory):
+        lab = make_lab(tmp_path_factory, spec_text)
+        try:
+            yield lab
+        finally:
+            destroy_lab(lab)
+    return lab
+
+
 @pytest.fixture(scope="session")
 def k3s_binary(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("k3s") / "k3s")

@@ -13,7 +13,7 @@ import time
 import pytest
 import yaml
 
-from conftest import LAB, destroy_lab, make_lab, run
+from conftest import LAB, module_lab, run
 
 SPEC = """
 stores:
@@ -27,13 +27,7 @@ FAST = {"K3S_DOUBLE_NOTREADY_SECONDS": "4", "K3S_DOUBLE_HEARTBEAT_SECONDS": "1",
         "K3S_DOUBLE_MANIFEST_POLL_SECONDS": "1", "K3S_DOUBLE_LEARNER_SECONDS": "4"}
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    lab = make_lab(tmp_path_factory, SPEC)
-    try:
-        yield lab
-    finally:
-        destroy_lab(lab)
+lab = module_lab(SPEC)
 
 
 def wait_for(fn, timeout=30, interval=0.3, what="condition"):

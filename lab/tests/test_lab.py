@@ -5,10 +5,9 @@ import random
 import subprocess
 import time
 
-import pytest
 import yaml
 
-from conftest import TOOL, destroy_lab, lab_leftovers, make_lab, procs_of
+from conftest import TOOL, lab_leftovers, module_lab, procs_of
 
 SPEC = """
 bastions: [{name: bastion-eu}]
@@ -20,13 +19,7 @@ stores:
 """
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    lab = make_lab(tmp_path_factory, SPEC)
-    try:
-        yield lab
-    finally:
-        destroy_lab(lab)
+lab = module_lab(SPEC)
 
 
 def test_generated_files(lab):

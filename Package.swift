@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // Playbook templates: logic-less, spec-compliant, Sendable.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.0"),
     ],
     targets: [
         // System libraries, found with pkg-config (Debian: libssh2-1-dev, libssl-dev).
@@ -35,13 +37,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The library: inventory → facts → plan → execution → report.
+        // The library: inventory (+ playbooks) → facts → plan → execution → report.
         .target(
             name: "EdgeupKit",
             dependencies: [
                 "EdgeSSH",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
         // The CLI: parses flags, calls EdgeupKit.

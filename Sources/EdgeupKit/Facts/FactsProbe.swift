@@ -45,6 +45,15 @@ public enum FactsProbe {
             for image in \(K3sPaths.airgapImages)/*; do
                 [ -f "$image" ] && echo "image=$(wc -c < "$image" | tr -d ' ') ${image##*/}"
             done
+            for record in \(PlaybookRecord.cluster) \(PlaybookRecord.host); do
+                [ -f "$record" ] || continue
+                while read -r digest key; do
+                    case "$key" in
+                    \(PlaybookRecord.filePrefix)*) digest=$(sha "${key#\(PlaybookRecord.filePrefix)}"); echo "playbook=${digest:--} $key" ;;
+                    ?*) echo "playbook=$digest $key" ;;
+                    esac
+                done < "$record"
+            done
             awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print "listen=" a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
             awk 'NR > 1 && $2 == "00000000" { found = 1 } END { if (found) print "default_route=1" }' /proc/net/route 2>/dev/null
             if [ "\(role.rawValue)" = server ] && [ -x \(K3sPaths.binary) ] && [ -f \(K3sPaths.kubeconfig) ]; then
@@ -60,6 +69,7 @@ public enum FactsProbe {
         var values: [String: String] = [:]
         var ports = Set<Int>()
         var images: [String: Int] = [:]
+        var playbooks: [String: String] = [:]
         for line in output.split(separator: "\n") {
             guard let equals = line.firstIndex(of: "=") else { continue }
             let key = String(line[..<equals])
@@ -70,6 +80,9 @@ public enum FactsProbe {
             case "image":
                 let parts = value.split(separator: " ", maxSplits: 1)
                 if parts.count == 2, let size = Int(parts[0]) { images[String(parts[1])] = size }
+            case "playbook":
+                let parts = value.split(separator: " ", maxSplits: 1)
+                if parts.count == 2 { playbooks[String(parts[1])] = String(parts[0]) }
             default:
                 values[key] = value
             }
@@ -97,7 +110,7 @@ public enum FactsProbe {
             osID: nonEmpty("os_id"), osVersion: nonEmpty("os_version"), hostname: values["hostname"] ?? "",
             machineID: nonEmpty("machine_id"), initSystem: nonEmpty("init").flatMap(InitSystem.init(rawValue:)),
             clock: nonEmpty("clock").flatMap(Double.init), k3s: k3s, listeningPorts: ports.sorted(),
-            hasDefaultRoute: values["default_route"] == "1")
+            hasDefaultRoute: values["default_route"] == "1", playbooks: playbooks)
     }
 
     /// `kubectl get nodes -o json` → the few fields a plan needs.

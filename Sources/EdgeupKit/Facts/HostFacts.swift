@@ -15,11 +15,15 @@ public struct HostFacts: Sendable, Hashable, Codable {
     /// TCP ports something listens on (only the ones k3s needs are reported).
     public var listeningPorts: [Int]
     public var hasDefaultRoute: Bool
+    /// What edgeup's playbooks last applied here, by record key → SHA-256 (files: of the file as
+    /// it is now, so an edited file shows as drift). See `PlaybookRecord`.
+    public var playbooks: [String: String]
 
     public init(
         machine: String, architecture: Architecture?, osID: String? = nil, osVersion: String? = nil,
         hostname: String, machineID: String? = nil, initSystem: InitSystem?, clock: Double? = nil, clockOffset: Double? = nil,
-        k3s: K3sFacts = K3sFacts(), listeningPorts: [Int] = [], hasDefaultRoute: Bool = true
+        k3s: K3sFacts = K3sFacts(), listeningPorts: [Int] = [], hasDefaultRoute: Bool = true,
+        playbooks: [String: String] = [:]
     ) {
         self.machine = machine
         self.architecture = architecture
@@ -33,6 +37,7 @@ public struct HostFacts: Sendable, Hashable, Codable {
         self.k3s = k3s
         self.listeningPorts = listeningPorts
         self.hasDefaultRoute = hasDefaultRoute
+        self.playbooks = playbooks
     }
 }
 

@@ -4,6 +4,8 @@ extension ConfigValue {
     /// Any YAML value, typed as YAML 1.1 resolves plain scalars (quoted scalars stay strings).
     init(yaml node: Node) {
         switch node {
+        case let .scalar(scalar) where node.tag.rawValue == ConfigValue.environmentTag:
+            self = .environment(scalar.string)
         case let .scalar(scalar):
             switch node.tagName {
             case .null: self = .null
@@ -34,6 +36,9 @@ extension ConfigValue {
         case .null: return Node("null", Tag(.null))
         case let .list(items): return Node(items.map(\.yamlNode))
         case let .map(entries): return Node(entries.map { (Node($0.key), $0.value.yamlNode) })
+        case let .environment(name): return Node(name, Tag(Tag.Name(rawValue: Self.environmentTag)))
         }
     }
+
+    static let environmentTag = "!env"
 }

@@ -8,6 +8,9 @@ public indirect enum ConfigValue: Sendable, Hashable {
     case null
     case list([ConfigValue])
     case map([ConfigEntry])
+    /// `!env NAME` in a playbook value: read from the operator's environment when rendering,
+    /// and treated as a secret from then on.
+    case environment(String)
 
     public var mapEntries: [ConfigEntry]? {
         if case let .map(entries) = self { return entries }
@@ -43,6 +46,34 @@ extension ConfigValue {
         }
         return result
     }
+
+    /// Like `merge`, but maps inside maps merge too (a store's `values: {mqtt: {port: 1884}}` keeps
+    /// the defaults' other `mqtt` keys).
+    public static func deepMerge(_ base: [ConfigEntry], _ overlay: [ConfigEntry]) -> [ConfigEntry] {
+        var result = base
+        for entry in overlay {
+            guard let index = result.firstIndex(where: { $0.key == entry.key }) else {
+                result.append(entry)
+                continue
+            }
+            if let old = result[index].value.mapEntries, let new = entry.value.mapEntries {
+                result[index].value = .map(deepMerge(old, new))
+            } else {
+                result[index].value = entry.value
+            }
+        }
+        return result
+    }
+
+    /// Every `!env` variable this value reads.
+    public var environmentNames: [String] {
+        switch self {
+        case let .environment(name): return [name]
+        case let .list(items): return items.flatMap(\.environmentNames)
+        case let .map(entries): return entries.flatMap(\.value.environmentNames)
+        default: return []
+        }
+    }
 }
 
 extension ConfigValue: Codable {
@@ -63,7 +94,11 @@ extension ConfigValue: Codable {
         } else {
             // JSON objects lose key order in Foundation's decoder; entries are sorted for stability.
             let dictionary = try container.decode([String: ConfigValue].self)
-            self = .map(dictionary.keys.sorted().map { ConfigEntry($0, dictionary[$0]!) })
+            if dictionary.count == 1, case let .string(name)? = dictionary[Self.environmentKey] {
+                self = .environment(name)
+            } else {
+                self = .map(dictionary.keys.sorted().map { ConfigEntry($0, dictionary[$0]!) })
+            }
         }
     }
 
@@ -90,8 +125,14 @@ extension ConfigValue: Codable {
         case let .map(entries):
             var container = encoder.container(keyedBy: DynamicKey.self)
             for entry in entries { try container.encode(entry.value, forKey: DynamicKey(entry.key)) }
+        case let .environment(name):
+            // The variable's name, never its value: plans and fingerprints must not hold secrets.
+            var container = encoder.container(keyedBy: DynamicKey.self)
+            try container.encode(name, forKey: DynamicKey(Self.environmentKey))
         }
     }
+
+    private static let environmentKey = "$env"
 
     private struct DynamicKey: CodingKey {
         var stringValue: String

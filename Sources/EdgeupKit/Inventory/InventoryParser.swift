@@ -4,7 +4,7 @@ import Yams
 /// unknown or missing keys) with their locations.
 struct InventoryParser {
     static let topLevelKeys = ["defaults", "gateways", "stores"]
-    static let defaultsKeys = ["ssh", "k3s", "playbooks", "contextTemplate"]
+    static let defaultsKeys = ["ssh", "k3s", "playbooks", "values", "contextTemplate"]
     static let sshKeys = [
         "user", "port", "identityFile", "knownHostsFile", "hostKeyPolicy", "sudo", "transport",
         "passphraseEnv", "sudoPasswordEnv", "useAgent", "connectTimeout",
@@ -12,7 +12,7 @@ struct InventoryParser {
     static let k3sKeys = ["version", "channel", "binary", "airgapImages", "installScriptURL", "config"]
     static let gatewayKeys = ["name", "address", "ssh", "via"]
     static let storeKeys = [
-        "name", "labels", "via", "datastore", "apiEndpoint", "ssh", "k3s", "playbooks", "context", "hosts",
+        "name", "labels", "via", "datastore", "apiEndpoint", "ssh", "k3s", "playbooks", "values", "context", "hosts",
     ]
     static let hostKeys = ["name", "address", "role", "ssh", "labels", "taints"]
 
@@ -29,11 +29,8 @@ struct InventoryParser {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            reportYAMLError(error)
-            return file
         } catch {
-            reader.error("cannot read YAML: \(error)", at: SourceLocation(file: reader.file, line: 1, column: 1))
+            reader.report(yamlError: error)
             return file
         }
         guard let root else {
@@ -57,30 +54,25 @@ struct InventoryParser {
         return file
     }
 
-    private func reportYAMLError(_ error: YamlError) {
-        switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
-            let .composer(context, problem, mark, _):
-            let where_ = SourceLocation(file: reader.file, line: mark.line, column: mark.column)
-            let message = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-            reader.error("invalid YAML: \(message)", at: where_, hint: context.map { "see also \($0.mark)" })
-        case let .duplicatedKeysInMapping(duplicates, context):
-            let where_ = SourceLocation(file: reader.file, line: context.mark.line, column: context.mark.column)
-            reader.error(
-                "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in one mapping",
-                at: where_, hint: "each key may appear once; merge the two entries")
-        default:
-            reader.error("invalid YAML: \(error)", at: SourceLocation(file: reader.file, line: 1, column: 1))
-        }
-    }
-
     private func parseDefaults(_ node: Node) -> RawDefaults? {
         guard let fields = reader.fields(node, in: "defaults", allowed: Self.defaultsKeys) else { return nil }
         return RawDefaults(
             ssh: fields["ssh"].flatMap { parseSSH($0, in: "defaults.ssh") },
             k3s: fields["k3s"].flatMap { parseK3s($0, in: "defaults.k3s") },
             playbooks: reader.stringList(fields["playbooks"], "playbooks"),
+            values: fields["values"].flatMap { parseValues($0, in: "defaults.values") },
             contextTemplate: reader.string(fields["contextTemplate"], "contextTemplate"))
+    }
+
+    /// Free-form values for playbook templates (`{{ values.KEY }}`); `!env NAME` reads a secret.
+    private func parseValues(_ node: Node, in context: String) -> Located<[ConfigEntry]>? {
+        guard case .mapping = node, let entries = ConfigValue(yaml: node).mapEntries else {
+            reader.error(
+                "\(context) must be a mapping, found \(reader.kind(of: node))", at: node,
+                hint: "for example: values: {mqtt: {port: 1883}}")
+            return nil
+        }
+        return Located(value: entries, location: reader.location(node))
     }
 
     private func parseSSH(_ node: Node, in context: String) -> RawSSH? {
@@ -111,7 +103,11 @@ struct InventoryParser {
         k3s.airgapImages = fields["airgapImages"].flatMap { parseArtifact($0, "\(context).airgapImages") }
         k3s.installScriptURL = reader.string(fields["installScriptURL"], "\(context).installScriptURL")
         if let config = fields["config"] {
-            if case let .mapping(mapping) = config, let entries = ConfigValue(yaml: config).mapEntries {
+            if !ConfigValue(yaml: config).environmentNames.isEmpty {
+                reader.error(
+                    "\(context).config cannot read the environment (!env)", at: config,
+                    hint: "k3s settings are written to the host as they are; keep secrets in k3s's own files")
+            } else if case let .mapping(mapping) = config, let entries = ConfigValue(yaml: config).mapEntries {
                 let keyNodes = mapping.map(\.key)
                 let allowed = entries.filter { entry in
                     checkConfigKey(entry.key, at: keyNodes.first { $0.string == entry.key } ?? config)
@@ -190,6 +186,7 @@ struct InventoryParser {
             ssh: fields["ssh"].flatMap { parseSSH($0, in: "\(label) ssh") },
             k3s: fields["k3s"].flatMap { parseK3s($0, in: "\(label) k3s") },
             playbooks: reader.stringList(fields["playbooks"], "\(label) playbooks"),
+            values: fields["values"].flatMap { parseValues($0, in: "\(label) values") },
             context: reader.string(fields["context"], "\(label) context"),
             hosts: hosts,
             location: fields.location)

@@ -204,6 +204,7 @@ struct InventoryResolver {
         let k3s = resolveK3s(k3sRaw)
         let playbooks = store.playbooks ?? defaults?.playbooks ?? []
         for playbook in store.playbooks ?? [] { checkPlaybookName(playbook) }
+        let values = ConfigValue.deepMerge(defaults?.values?.value ?? [], store.values?.value ?? [])
         var context = store.context?.value
         if context == nil, let template = defaults?.contextTemplate?.value {
             context = template.replacingOccurrences(of: "{store}", with: name.value)
@@ -216,7 +217,8 @@ struct InventoryResolver {
         return Store(
             name: name.value, labels: labels, datastore: datastore ?? .sqlite,
             apiEndpoint: store.apiEndpoint?.value, via: store.via?.value, k3s: k3s,
-            playbooks: playbooks.map(\.value), context: context, hosts: ordered, location: name.location)
+            playbooks: playbooks.map(\.value), playbooksLocation: playbooks.first?.location, values: .map(values),
+            context: context, hosts: ordered, location: name.location)
     }
 
     private mutating func resolveDatastore(_ store: RawStore, name: Located<String>, hosts: [Host]) -> Datastore? {

@@ -71,6 +71,7 @@ struct RawDefaults {
     var ssh: RawSSH?
     var k3s: RawK3s?
     var playbooks: [Located<String>]?
+    var values: Located<[ConfigEntry]>?
     var contextTemplate: Located<String>?
 }
 
@@ -101,6 +102,7 @@ struct RawStore {
     var ssh: RawSSH?
     var k3s: RawK3s?
     var playbooks: [Located<String>]?
+    var values: Located<[ConfigEntry]>?
     var context: Located<String>?
     var hosts: [RawHost]
     var location: SourceLocation

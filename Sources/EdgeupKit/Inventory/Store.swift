@@ -16,6 +16,10 @@ public struct Store: Sendable, Hashable, Codable {
     public var via: String?
     public var k3s: K3sSettings
     public var playbooks: [String]
+    /// Where the store's playbook list was written (for "unknown playbook" errors).
+    public var playbooksLocation: SourceLocation?
+    /// Values for playbook templates, defaults' deep-merged with the store's (a `.map`).
+    public var values: ConfigValue
     /// Context name for the merged kubeconfig.
     public var context: String
     /// Servers first, in inventory order: the first server is the one that initialises the cluster.
@@ -30,6 +34,8 @@ public struct Store: Sendable, Hashable, Codable {
         via: String? = nil,
         k3s: K3sSettings = K3sSettings(),
         playbooks: [String] = [],
+        playbooksLocation: SourceLocation? = nil,
+        values: ConfigValue = .map([]),
         context: String? = nil,
         hosts: [Host],
         location: SourceLocation? = nil
@@ -41,6 +47,8 @@ public struct Store: Sendable, Hashable, Codable {
         self.via = via
         self.k3s = k3s
         self.playbooks = playbooks
+        self.playbooksLocation = playbooksLocation
+        self.values = values
         self.context = context ?? name
         self.hosts = hosts
         self.location = location

@@ -45,6 +45,12 @@ final class YAMLReader {
         diagnostics.warning(message, at: location, hint: hint)
     }
 
+    func report(yamlError error: any Error) {
+        let problem = YAMLProblem(error)
+        self.error(
+            problem.message, at: SourceLocation(file: file, line: problem.line, column: problem.column), hint: problem.hint)
+    }
+
     /// The entries of a mapping; unknown keys are reported with a suggestion, missing required keys too.
     func fields(_ node: Node, in context: String, allowed: [String], required: [String] = []) -> Fields? {
         guard case let .mapping(mapping) = node else {
@@ -168,6 +174,31 @@ final class YAMLReader {
     private func describe(_ node: Node) -> String {
         if case let .scalar(scalar) = node, node.tagName != .null { return "'\(scalar.string)'" }
         return kind(of: node)
+    }
+}
+
+/// A Yams parse error as a message and the 1-based position it names.
+struct YAMLProblem {
+    var message: String
+    var line = 1
+    var column = 1
+    var hint: String?
+
+    init(_ error: any Error) {
+        switch error as? YamlError {
+        case let .scanner(context, problem, mark, _)?, let .parser(context, problem, mark, _)?,
+            let .composer(context, problem, mark, _)?:
+            let text = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+            message = "invalid YAML: \(text)"
+            (line, column) = (mark.line, mark.column)
+            hint = context.map { "see also \($0.mark)" }
+        case let .duplicatedKeysInMapping(duplicates, context)?:
+            message = "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in one mapping"
+            (line, column) = (context.mark.line, context.mark.column)
+            hint = "each key may appear once; merge the two entries"
+        default:
+            message = "invalid YAML: \(error)"
+        }
     }
 }
 

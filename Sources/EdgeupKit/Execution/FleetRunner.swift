@@ -7,23 +7,31 @@ public struct FleetRunner: Sendable {
     public var provisioning: ProvisioningOptions
     public var rollout: RolloutOptions
     public var kubeconfigContexts: Set<String>?
+    /// Rendered playbooks per store (see `PlaybookRenderer`).
+    public var playbooks: [String: StorePlaybooks]
+    public var playbooksOnly: Bool
 
     public init(
         session: FleetSession, factsConcurrency: Int = 100, provisioning: ProvisioningOptions = ProvisioningOptions(),
-        rollout: RolloutOptions = RolloutOptions(), kubeconfigContexts: Set<String>? = nil
+        rollout: RolloutOptions = RolloutOptions(), kubeconfigContexts: Set<String>? = nil,
+        playbooks: [String: StorePlaybooks] = [:], playbooksOnly: Bool = false
     ) {
         self.session = session
         self.factsConcurrency = factsConcurrency
         self.provisioning = provisioning
         self.rollout = rollout
         self.kubeconfigContexts = kubeconfigContexts
+        self.playbooks = playbooks
+        self.playbooksOnly = playbooksOnly
     }
 
     /// The facts and plan for the selected stores.
     public func plan(
         _ inventory: Inventory, stores: [Store], onHost: (@Sendable (StoreHost, HostObservation) -> Void)? = nil
     ) async -> (plan: Plan, observations: [String: [String: HostObservation]], planner: Planner) {
-        let planner = Planner(artifacts: LocalArtifacts.inspect(stores), kubeconfigContexts: kubeconfigContexts)
+        let planner = Planner(
+            artifacts: LocalArtifacts.inspect(stores), kubeconfigContexts: kubeconfigContexts, playbooks: playbooks,
+            playbooksOnly: playbooksOnly)
         let observations = await FactsGatherer(session: session, concurrency: factsConcurrency).gather(stores, onHost: onHost)
         return (planner.plan(inventory, stores: stores, observations: observations), observations, planner)
     }

@@ -57,7 +57,7 @@ struct HostOperator: Sendable {
         case .restart:
             try await serviceCommand("restart")
         case .applyPlaybook, .fetchKubeconfig:
-            // Store-wide actions: the store runner performs them through the cluster.
+            // The store runner performs these once the hosts converged (PlaybookApplier, KubeconfigFetcher).
             return
         }
     }
@@ -134,8 +134,10 @@ struct HostOperator: Sendable {
     }
 
     @discardableResult
-    func privileged(_ script: String, step: String, timeout: Duration = .seconds(120)) async throws -> CommandResult {
-        let result = try await runPrivileged(script, step: step, timeout: timeout)
+    func privileged(
+        _ script: String, step: String, timeout: Duration = .seconds(120), stdin: Data? = nil, shown: String? = nil
+    ) async throws -> CommandResult {
+        let result = try await runPrivileged(script, step: step, timeout: timeout, stdin: stdin, shown: shown)
         guard result.succeeded else {
             throw ProvisioningError(
                 host: label, step: step,
@@ -144,11 +146,15 @@ struct HostOperator: Sendable {
         return result
     }
 
-    func runPrivileged(_ script: String, step: String, timeout: Duration) async throws -> CommandResult {
+    /// Runs `script` as root. `stdin` feeds it data that must not be in a command line (a
+    /// manifest with a secret); `shown` replaces the script in the host log when it holds one.
+    func runPrivileged(
+        _ script: String, step: String, timeout: Duration, stdin: Data? = nil, shown: String? = nil
+    ) async throws -> CommandResult {
         do {
             let result = try await remote.run(RemoteCommand(
-                ShellQuote.command(["sh", "-c", script]), sudo: sudo, timeout: timeout))
-            await log("$ \(script)\n\(result.stdoutText)\(result.stderrText)")
+                ShellQuote.command(["sh", "-c", script]), stdin: stdin, sudo: sudo, timeout: timeout))
+            await log("$ \(shown ?? script)\n\(result.stdoutText)\(result.stderrText)")
             return result
         } catch {
             throw ProvisioningError(error, on: label, step: step)
@@ -164,7 +170,7 @@ struct HostOperator: Sendable {
         }
     }
 
-    private func upload(data text: String, to path: String, mode: UInt16, step: String) async throws {
+    func upload(data text: String, to path: String, mode: UInt16, step: String) async throws {
         do {
             let outcome = try await remote.upload(data: Data(text.utf8), to: path, mode: mode, sudo: sudo)
             await log("write \(path): \(outcome)\n")

@@ -83,7 +83,7 @@ public struct StoreRunner: Sendable {
                 host: store.name, step: "preflight", plan.problems.map(\.description).joined(separator: "; "))
         }
         guard let firstHost = store.firstServer else { return [] }
-        let byHost = Dictionary(grouping: plan.actions.filter { $0.host != nil && $0.kind != .fetchKubeconfig }) { $0.host! }
+        let byHost = Dictionary(grouping: plan.actions.filter { $0.host != nil && !$0.kind.isStoreWide }) { $0.host! }
         let first = try await makeOperator(firstHost, store, observations)
         let token = TokenSource(first: first)
         var done: [String] = []
@@ -126,6 +126,13 @@ public struct StoreRunner: Sendable {
             var error = failure
             if failures.count > 1 { error.message += " (and \(failures.count - 1) more agent\(failures.count > 2 ? "s" : ""))" }
             throw error
+        }
+        let playbookActions = plan.actions.filter { $0.kind == .applyPlaybook }
+        if !playbookActions.isEmpty {
+            let applier = PlaybookApplier(
+                store: store, playbooks: planner.playbooks[store.name] ?? StorePlaybooks(store: store.name, units: []),
+                first: first, makeOperator: { try await makeOperator($0, store, observations) }, events: events, run: run)
+            done += try await applier.apply(playbookActions)
         }
         if plan.actions.contains(where: { $0.kind == .fetchKubeconfig }) {
             try await fetchKubeconfig(store, from: first)

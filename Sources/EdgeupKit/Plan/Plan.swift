@@ -68,15 +68,29 @@ public struct PlannedAction: Sendable, Hashable, Codable, CustomStringConvertibl
     /// The host's name; nil for store-wide actions (playbooks, kubeconfig).
     public var host: String?
     public var reason: String
+    /// For `apply-playbook`: which rendered unit, and the SHA-256 of its content when planned.
+    public var unit: UnitReference?
 
-    public init(_ kind: ActionKind, host: String?, reason: String) {
+    public init(_ kind: ActionKind, host: String?, reason: String, unit: UnitReference? = nil) {
         self.kind = kind
         self.host = host
         self.reason = reason
+        self.unit = unit
     }
 
     public var description: String {
         "\(kind.rawValue)\(host.map { " on \($0)" } ?? ""): \(reason)"
+    }
+}
+
+/// A playbook unit as a plan names it: `apply` re-renders and refuses a unit whose content changed.
+public struct UnitReference: Sendable, Hashable, Codable {
+    public var id: String
+    public var sha256: String
+
+    public init(id: String, sha256: String) {
+        self.id = id
+        self.sha256 = sha256
     }
 }
 
@@ -92,6 +106,9 @@ public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Compa
     case restart
     case applyPlaybook = "apply-playbook"
     case fetchKubeconfig = "fetch-kubeconfig"
+
+    /// Performed by the store runner after the hosts converge, not by a host's own steps.
+    public var isStoreWide: Bool { self == .applyPlaybook || self == .fetchKubeconfig }
 
     public static func < (a: ActionKind, b: ActionKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

@@ -10,10 +10,19 @@ public struct Planner: Sendable {
     public var artifacts: LocalArtifacts
     /// Contexts already in the operator's kubeconfig; nil when unknown (then only changed stores fetch).
     public var kubeconfigContexts: Set<String>?
+    /// Each store's rendered playbooks; a store missing here gets no playbook actions.
+    public var playbooks: [String: StorePlaybooks]
+    /// `--playbooks-only`: leave k3s as it is; plan playbooks on stores whose cluster runs.
+    public var playbooksOnly: Bool
 
-    public init(artifacts: LocalArtifacts, kubeconfigContexts: Set<String>? = nil) {
+    public init(
+        artifacts: LocalArtifacts, kubeconfigContexts: Set<String>? = nil, playbooks: [String: StorePlaybooks] = [:],
+        playbooksOnly: Bool = false
+    ) {
         self.artifacts = artifacts
         self.kubeconfigContexts = kubeconfigContexts
+        self.playbooks = playbooks
+        self.playbooksOnly = playbooksOnly
     }
 
     public func plan(_ inventory: Inventory, stores: [Store], observations: [String: [String: HostObservation]]) -> Plan {
@@ -43,6 +52,7 @@ public struct Planner: Sendable {
             case let .failure(problem):
                 problems.append(problem)
             case let .success(desired):
+                guard !playbooksOnly else { continue }
                 let hostProblems = preflight(host, store, facts, desired, first: first)
                 problems += hostProblems
                 if hostProblems.isEmpty {
@@ -50,11 +60,21 @@ public struct Planner: Sendable {
                 }
             }
         }
+        if playbooksOnly, let server = store.firstServer, let first, !(first.k3s.serviceActive && first.k3s.apiReady) {
+            problems.append(PlanProblem(
+                host: server.name, message: "the cluster is not running, so --playbooks-only has nothing to apply to",
+                hint: "run edgeup apply without --playbooks-only to form it"))
+        }
         let known = kubeconfigContexts.map { $0.contains(store.context) }
         let clusterExists = first?.k3s.installed == true
-        if !actions.isEmpty || (known == false && clusterExists) {
+        if !playbooksOnly, !actions.isEmpty || (known == false && clusterExists) {
             let reason = actions.isEmpty ? "context \(store.context) is not in your kubeconfig" : "after changes"
             actions.append(PlannedAction(.fetchKubeconfig, host: store.firstServer?.name, reason: reason))
+        }
+        if let rendered = playbooks[store.name] {
+            let playbookActions = playbookActions(rendered, store, observations)
+            let fetch = actions.firstIndex { $0.kind == .fetchKubeconfig } ?? actions.endIndex
+            actions.insert(contentsOf: playbookActions, at: fetch)
         }
         return StorePlan(
             store: store.name, actions: actions, problems: problems,
@@ -244,6 +264,37 @@ public struct Planner: Sendable {
             add(.restart, "node '\(node)' is not registered in the cluster")
         }
         return actions
+    }
+
+    /// Units whose content differs from what the hosts recorded as applied (drift), in apply order.
+    private func playbookActions(
+        _ rendered: StorePlaybooks, _ store: Store, _ observations: [String: HostObservation]
+    ) -> [PlannedAction] {
+        let first = store.firstServer.flatMap { observations[$0.name]?.facts }
+        return rendered.units.compactMap { unit in
+            let applied: String?
+            switch unit.kind {
+            case .manifest(.apply, _, _): applied = first?.playbooks[unit.id]
+            case .manifest(.autoDeploy, _, _): applied = first?.playbooks[PlaybookRecord.fileKey(Self.autoDeployPath(unit))]
+            case .file, .command: applied = unit.host.flatMap { observations[$0]?.facts }?.playbooks[unit.recordKey]
+            }
+            guard applied != unit.sha256 else { return nil }
+            let reason: String
+            switch applied {
+            case nil: reason = "not applied yet"
+            case "-"?: reason = "the file is gone"
+            case let old?: reason = "changed since applied (\(old.prefix(8)) → \(unit.sha256.prefix(8)))"
+            }
+            return PlannedAction(
+                .applyPlaybook, host: unit.host, reason: "\(unit.id): \(reason)",
+                unit: UnitReference(id: unit.id, sha256: unit.sha256))
+        }
+    }
+
+    /// Where an auto-deployed manifest lives on the first server.
+    public static func autoDeployPath(_ unit: PlaybookUnit) -> String {
+        K3sPaths.autoDeployManifests + "/edgeup-" + unit.id.replacingOccurrences(of: "/", with: "-")
+            + (unit.id.hasSuffix(".yaml") || unit.id.hasSuffix(".yml") ? "" : ".yaml")
     }
 
     /// "config.yaml differs: disable, tls-san" — key names only, never values (they may be secret).

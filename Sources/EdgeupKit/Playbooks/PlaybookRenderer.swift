@@ -217,3 +217,18 @@ public struct PlaybookRenderer {
         text.split(separator: "/").joined(separator: "-").map { $0.isWhitespace ? "-" : $0 }.reduce(into: "") { $0.append($1) }
     }
 }
+
+extension PlaybookRenderer {
+    /// Finds, parses and renders the playbooks of `stores`: the one call a command makes before
+    /// touching any host. Keyed by store name.
+    public static func prepare(
+        _ stores: [Store], searchPath: [String], environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> Result<[String: StorePlaybooks], DiagnosticsError> {
+        let (library, problems) = PlaybookLibrary.load(for: stores, searchPath: searchPath)
+        guard problems.isEmpty else { return .failure(DiagnosticsError(problems)) }
+        var renderer = PlaybookRenderer(library: library, environment: environment)
+        return renderer.render(stores).map { rendered in
+            Dictionary(uniqueKeysWithValues: rendered.map { ($0.store, $0) })
+        }
+    }
+}

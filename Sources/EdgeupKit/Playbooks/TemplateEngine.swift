@@ -51,6 +51,11 @@ enum TemplateEngine {
                 at: locate(missing.path.split(separator: ".").last.map(String.init) ?? missing.path, in: template),
                 hint: "export \(missing.variable) before running edgeup, or set the value in the inventory"))
         }
+        for name in scope.unknownTransforms.sorted() {
+            problems.append(.error(
+                "unknown transform '\(name)'", at: locate(name, in: template),
+                hint: "transforms: json, base64, lowercased, uppercased, capitalized, empty; on lists: first, last, count, empty"))
+        }
         guard problems.isEmpty else { return .failure(DiagnosticsError(problems)) }
         let sensitive = scope.secretsRead.contains { text.contains($0) }
         return .success(Rendered(text: text, sensitive: sensitive))

@@ -22,6 +22,8 @@ final class TemplateScope {
     private(set) var secretsRead: Set<String> = []
     /// `!env` variables a template needed that are not set, with the value's path.
     private(set) var missingEnvironment: [(path: String, variable: String)] = []
+    /// Transforms a template asked for that do not exist (Mustache would render nothing).
+    private(set) var unknownTransforms: Set<String> = []
     private var nextNode = 0
     private let environment: [String: String]
     private(set) var root: TemplateNode!
@@ -35,17 +37,20 @@ final class TemplateScope {
         lookups = []
         secretsRead = []
         missingEnvironment = []
+        unknownTransforms = []
     }
+
+    fileprivate func unknownTransform(_ name: String) { unknownTransforms.insert(name) }
 
     fileprivate func record(_ lookup: Lookup) { lookups.append(lookup) }
 
-    fileprivate func secret(_ variable: String, path: String) -> String? {
+    fileprivate func secret(_ variable: String, path: String) -> TemplateText? {
         guard let value = environment[variable], !value.isEmpty else {
             missingEnvironment.append((path, variable))
             return nil
         }
         secretsRead.insert(value)
-        return value
+        return TemplateText(value, scope: self)
     }
 
     private func node(_ entries: [String: TemplateInput], path: String, isRoot: Bool = false) -> TemplateNode {
@@ -60,7 +65,7 @@ final class TemplateScope {
 
     private func convert(_ input: TemplateInput, path: String) -> Any {
         switch input {
-        case let .text(text): return text
+        case let .text(text): return TemplateText(text, scope: self)
         case let .list(items): return items.map { convert($0, path: "\(path)[]") }
         case let .map(entries): return node(entries, path: path)
         case let .value(value): return convert(value, path: path)
@@ -69,9 +74,9 @@ final class TemplateScope {
 
     private func convert(_ value: ConfigValue, path: String) -> Any {
         switch value {
-        case let .string(text): return text
-        case let .int(number): return number
-        case let .double(number): return number
+        case let .string(text): return TemplateText(text, scope: self)
+        case let .int(number): return TemplateText(String(number), scope: self)
+        case let .double(number): return TemplateText(String(number), scope: self)
         case let .bool(flag): return flag
         case .null: return TemplateNull()
         case let .list(items): return items.map { convert($0, path: "\(path)[]") }
@@ -110,6 +115,40 @@ struct TemplateNode: MustacheParent {
         scope.record(TemplateScope.Lookup(
             node: id, isRoot: isRoot, path: path, name: name, found: found, known: children.keys.sorted()))
         return value
+    }
+}
+
+/// Every text value in a template's context. Adds transforms for writing YAML safely:
+/// `{{ json(x) }}` is a double-quoted, escaped scalar (any text, even multi-line, stays one YAML
+/// value), `{{ base64(x) }}` for Secret `data`; Mustache's own (`lowercased`, `uppercased`, …) work
+/// too. An unknown transform is an error rather than nothing.
+struct TemplateText: MustacheCustomRenderable, MustacheTransformable, CustomStringConvertible {
+    let value: String
+    unowned let scope: TemplateScope
+
+    init(_ value: String, scope: TemplateScope) {
+        self.value = value
+        self.scope = scope
+    }
+
+    var renderText: String { value }
+    var isNull: Bool { false }
+    var description: String { value }
+
+    func transform(_ name: String) -> Any? {
+        switch name {
+        case "json":
+            let data = (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data()
+            return TemplateText(String(decoding: data, as: UTF8.self), scope: scope)
+        case "base64":
+            return TemplateText(Data(value.utf8).base64EncodedString(), scope: scope)
+        default:
+            guard let result = value.transform(name) else {
+                scope.unknownTransform(name)
+                return nil
+            }
+            return (result as? String).map { TemplateText($0, scope: scope) } ?? result
+        }
     }
 }
 

@@ -5,11 +5,14 @@ import Foundation
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
-        abstract: "Converge every selected store to the inventory: install, join, configure, fetch kubeconfigs.",
+        abstract: "Converge every selected store to the inventory: install, join, configure, apply playbooks, fetch kubeconfigs.",
         discussion: """
             Plans from fresh facts, then executes: stores in parallel (bounded), and inside each \
             store the order k3s needs: first server, other servers one at a time, agents in \
-            batches, then the kubeconfig. Exit 0 only if every selected store converged.
+            batches, then the store's playbooks, then the kubeconfig. Exit 0 only if every \
+            selected store converged. Playbooks are rendered for every selected store before any \
+            host is touched; only units whose content differs from what the hosts recorded are \
+            applied. --playbooks-only leaves k3s alone and re-applies drifted playbooks.
 
             With --plan, applies a plan saved by 'edgeup plan --out', refusing it if the \
             inventory or any store's facts changed since.
@@ -24,6 +27,10 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var kubeconfig: KubeconfigOptions
+    @OptionGroup var playbooks: PlaybookOptions
+
+    @Flag(name: .customLong("playbooks-only"), help: "Re-apply playbooks to stores whose cluster runs; leave k3s as it is.")
+    var playbooksOnly = false
 
     @Option(name: .long, help: ArgumentHelp("Apply this saved plan (from plan --out) instead of planning anew.", valueName: "path"))
     var plan: String?
@@ -56,9 +63,11 @@ struct ApplyCommand: AsyncParsableCommand {
         let inventory = try inventory.load()
         let stores = selection.selection().apply(to: inventory)
         let hosts = stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
+        let rendered = try playbooks.render(stores, inventoryFiles: inventory.files)
         let session = FleetSession(inventory: inventory, hosts: hosts)
         let (fresh, observations, planner) = try await gatherPlan(
-            inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency, session: session)
+            inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency, playbooks: rendered,
+            playbooksOnly: playbooksOnly, session: session)
         if let plan {
             try checkSavedPlan(plan, against: fresh)
         }
@@ -123,6 +132,14 @@ struct ApplyCommand: AsyncParsableCommand {
         let stale = saved.stores.filter { now[$0.store]?.factsFingerprint != $0.factsFingerprint }.map(\.store)
         guard stale.isEmpty, saved.stores.count == fresh.stores.count else {
             printError("edgeup: the saved plan \(path) is stale: facts changed on \(stale.prefix(10).joined(separator: ", "))\(stale.count > 10 ? " and \(stale.count - 10) more" : ""); plan again.")
+            throw ExitCode.failure
+        }
+        func units(_ plan: StorePlan?) -> [String] {
+            (plan?.actions ?? []).compactMap { action in action.unit.map { "\(action.host ?? "") \($0.id) \($0.sha256)" } }.sorted()
+        }
+        let changed = saved.stores.filter { units($0) != units(now[$0.store]) }.map(\.store)
+        guard changed.isEmpty else {
+            printError("edgeup: the saved plan \(path) is stale: playbooks rendered differently for \(changed.prefix(10).joined(separator: ", "))\(changed.count > 10 ? " and \(changed.count - 10) more" : ""); plan again.")
             throw ExitCode.failure
         }
     }

@@ -23,6 +23,10 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var kubeconfig: KubeconfigOptions
+    @OptionGroup var playbooks: PlaybookOptions
+
+    @Flag(name: .customLong("playbooks-only"), help: "Plan only playbooks, on stores whose cluster runs; leave k3s as it is.")
+    var playbooksOnly = false
 
     @Option(name: .long, help: ArgumentHelp("Also save the plan as JSON here (for apply --plan).", valueName: "path"))
     var out: String?
@@ -36,7 +40,10 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let inventory = try inventory.load()
         let stores = selection.selection().apply(to: inventory)
-        let (plan, _, _) = try await gatherPlan(inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency)
+        let rendered = try playbooks.render(stores, inventoryFiles: inventory.files)
+        let (plan, _, _) = try await gatherPlan(
+            inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency, playbooks: rendered,
+            playbooksOnly: playbooksOnly)
         if let out { try savePlan(plan, to: out) }
         switch output.output {
         case .json: try printJSON(plan)
@@ -49,7 +56,8 @@ struct PlanCommand: AsyncParsableCommand {
 
 /// Facts and plan for a command, with progress on stderr when it is a terminal.
 func gatherPlan(
-    _ inventory: Inventory, stores: [Store], kubeconfig: KubeconfigOptions, concurrency: Int, session: FleetSession? = nil
+    _ inventory: Inventory, stores: [Store], kubeconfig: KubeconfigOptions, concurrency: Int,
+    playbooks: [String: StorePlaybooks], playbooksOnly: Bool = false, session: FleetSession? = nil
 ) async throws -> (Plan, [String: [String: HostObservation]], Planner) {
     let hosts = stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
     let owned = session == nil
@@ -57,8 +65,10 @@ func gatherPlan(
     let contexts = kubeconfig.noMerge ? nil : kubeconfig.file().contextNames()
     let counter = Counter()
     let showProgress = stderrStyle.colors
-    let result = await FleetRunner(session: session, factsConcurrency: concurrency, kubeconfigContexts: contexts)
-        .plan(inventory, stores: stores) { _, _ in
+    let runner = FleetRunner(
+        session: session, factsConcurrency: concurrency, kubeconfigContexts: contexts, playbooks: playbooks,
+        playbooksOnly: playbooksOnly)
+    let result = await runner.plan(inventory, stores: stores) { _, _ in
             guard showProgress else { return }
             let seen = counter.increment()
             printErrorInline("\u{1B}[2K\rgathering facts: \(seen)/\(hosts.count) hosts")

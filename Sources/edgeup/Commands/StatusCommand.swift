@@ -22,6 +22,7 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var kubeconfig: KubeconfigOptions
+    @OptionGroup var playbooks: PlaybookOptions
 
     @Flag(name: .long, help: "Connect to the hosts and gather fresh facts instead of reading the journal.")
     var live = false
@@ -34,7 +35,9 @@ struct StatusCommand: AsyncParsableCommand {
         let stores = selection.selection().apply(to: inventory)
         let rows: [StoreStatus]
         if live {
-            let (plan, _, _) = try await gatherPlan(inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency)
+            let rendered = try playbooks.render(stores, inventoryFiles: inventory.files)
+            let (plan, _, _) = try await gatherPlan(
+                inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency, playbooks: rendered)
             rows = StoreStatus.fromPlan(plan)
         } else {
             let state = StateDirectory.standard(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory())

@@ -252,6 +252,38 @@ import Testing
         #expect(fromInventory[0].units[0].content.contains("from-inventory"))
     }
 
+    @Test func transformsKeepYAMLValid() throws {
+        let inventory = Self.inventory.replacingOccurrences(
+            of: "values: {mqtt: {port: 1883, namespace: sensors}}",
+            with: "values: {mqtt: {port: 1883, namespace: sensors}, ca: \"-----BEGIN X-----\\nabc: \\\"q\\\"\\n-----END X-----\\n\"}")
+        let stores = try render("""
+            steps:
+              - name: ca
+                manifests:
+                  - inline: |
+                      apiVersion: v1
+                      kind: Secret
+                      metadata: {name: ca, namespace: {{ lowercased(values.mqtt.namespace) }}}
+                      stringData: {ca.pem: {{ json(values.ca) }}}
+                      data: {port: {{ base64(values.mqtt.port) }}}
+            """, inventory: inventory).get()
+        let content = stores[1].units[0].content
+        #expect(content.contains(#"{ca.pem: "-----BEGIN X-----\nabc: \"q\"\n-----END X-----\n"}"#), "\(content)")
+        #expect(content.contains("data: {port: MTg4Mw==}"))
+
+        let unknown = errors(render("""
+            steps:
+              - name: s
+                manifests:
+                  - inline: |
+                      apiVersion: v1
+                      kind: Namespace
+                      metadata: {name: {{ yaml(store.name) }}}
+            """))
+        #expect(unknown.first?.hasPrefix("/pb/site.yaml:7:") == true, "\(unknown)")
+        #expect(unknown.first?.contains("unknown transform 'yaml'") == true)
+    }
+
     @Test func workloadsAreFoundForRolloutWaits() throws {
         let stores = try render("""
             steps:

@@ -68,7 +68,9 @@ let package = Package(
         // Runs the built `edgeup` binary: exit codes, stderr format, help text.
         .testTarget(name: "EdgeupCLITests", dependencies: ["edgeup", "EdgeupTestSupport"]),
         // edgeup against the lab (simulated fleet + k3s test double): root and Linux only.
-        .testTarget(name: "EdgeupLabTests", dependencies: ["edgeup", "EdgeupTestSupport"]),
+        .testTarget(
+            name: "EdgeupLabTests",
+            dependencies: ["edgeup", "EdgeupTestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "EdgeSSHTests", dependencies: ["EdgeSSH"]),
     ],
     swiftLanguageModes: [.v6]

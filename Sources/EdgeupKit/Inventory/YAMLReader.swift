@@ -48,7 +48,8 @@ final class YAMLReader {
     func report(yamlError error: any Error) {
         let problem = YAMLProblem(error)
         self.error(
-            problem.message, at: SourceLocation(file: file, line: problem.line, column: problem.column), hint: problem.hint)
+            problem.message, at: SourceLocation(file: file, line: problem.line, column: problem.column),
+            hint: problem.hint { SourceLocation(file: file, line: $0, column: $1) })
     }
 
     /// The entries of a mapping; unknown keys are reported with a suggestion, missing required keys too.
@@ -177,21 +178,24 @@ final class YAMLReader {
     }
 }
 
-/// A Yams parse error as a message and the 1-based position it names.
+/// A Yams parse error as a message and the 1-based position it names, plus where the construct
+/// it was reading began (libyaml notices an unclosed `[` only where the text ends).
 struct YAMLProblem {
     var message: String
     var line = 1
     var column = 1
+    var context: (text: String, line: Int, column: Int)?
     var hint: String?
 
     init(_ error: any Error) {
         switch error as? YamlError {
         case let .scanner(context, problem, mark, _)?, let .parser(context, problem, mark, _)?,
             let .composer(context, problem, mark, _)?:
-            let text = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-            message = "invalid YAML: \(text)"
+            message = "invalid YAML: \(problem)"
             (line, column) = (mark.line, mark.column)
-            hint = context.map { "see also \($0.mark)" }
+            if let context, !context.text.isEmpty {
+                self.context = (context.text.replacingOccurrences(of: "while parsing ", with: ""), context.mark.line, context.mark.column)
+            }
         case let .duplicatedKeysInMapping(duplicates, context)?:
             message = "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in one mapping"
             (line, column) = (context.mark.line, context.mark.column)
@@ -199,6 +203,12 @@ struct YAMLProblem {
         default:
             message = "invalid YAML: \(error)"
         }
+    }
+
+    /// "the flow sequence starts at FILE:7:11", with the position mapped by `locate`.
+    func hint(locate: (Int, Int) -> SourceLocation) -> String? {
+        guard let context else { return hint }
+        return "in the \(context.text) that starts at \(locate(context.line, context.column))"
     }
 }
 

@@ -147,7 +147,8 @@ public struct PlaybookRenderer {
             let problem = YAMLProblem(error)
             problems.append(.error(
                 "\(problem.message) in \(template.source) after rendering",
-                at: template.location(line: problem.line, column: problem.column), hint: problem.hint))
+                at: template.location(line: problem.line, column: problem.column),
+                hint: problem.hint { template.location(line: $0, column: $1) }))
             return nil
         }
         var workloads: [Workload] = []

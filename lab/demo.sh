@@ -45,9 +45,12 @@ say "4. A k3s test double for this machine's arch (edgeup uploads it as /usr/loc
 mkdir -p "$DIR/bin"
 show "$LAB/k3s-double/build" --version v1.31.4+k3s1 -o "$DIR/bin/k3s" && show "$DIR/bin/k3s" --version
 
-say "5. edgeup on this fleet (air gap: edgeup uploads the binary; the demo's kubeconfig and state stay in $DIR)"
+say "5. edgeup on this fleet (air gap: edgeup uploads the binary; every store gets the baseline and mqtt-broker playbooks; the demo's kubeconfig and state stay in $DIR)"
 export KUBECONFIG="$DIR/kubeconfig" EDGEUP_STATE_DIR="$DIR/state"
-sed 's|  k3s: {version: v1.31.4+k3s1}|  k3s: {version: v1.31.4+k3s1, binary: ./bin/k3s}|' "$DIR/inventory.yaml" > "$DIR/fleet.yaml"
+sed -e 's|  k3s: {version: v1.31.4+k3s1}|  k3s: {version: v1.31.4+k3s1, binary: ./bin/k3s}\n  playbooks: [baseline, mqtt-broker]|' \
+    -e 's|  - name: store-003|  - name: store-003\n    values: {mqtt: {port: 1884, nodePort: 31884}}|' \
+    "$DIR/inventory.yaml" > "$DIR/fleet.yaml"
+PLAYBOOKS="$(cd "$LAB/.." && pwd)/playbooks"
 if [ -z "$EDGEUP" ] || [ ! -x "$EDGEUP" ]; then
     echo "EDGEUP is not set to an executable: skipping (run as: EDGEUP=path/to/edgeup $0)"
 else
@@ -57,22 +60,27 @@ else
         rc=$?
         echo "→ exit $rc"
     }
-    step validate "$DIR/fleet.yaml"
-    step plan "$DIR/fleet.yaml"
-    step apply "$DIR/fleet.yaml"
+    step validate "$DIR/fleet.yaml" --playbooks "$PLAYBOOKS"
+    printf '\033[2m$ edgeup render %s --stores store-003 | grep -A3 "kind: Service"\033[0m\n' "$DIR/fleet.yaml"
+    "$EDGEUP" render "$DIR/fleet.yaml" --stores store-003 --playbooks "$PLAYBOOKS" | grep -A3 "kind: Service"
+    step plan "$DIR/fleet.yaml" --playbooks "$PLAYBOOKS"
+    step apply "$DIR/fleet.yaml" --playbooks "$PLAYBOOKS"
     say "6. The result"
-    step plan "$DIR/fleet.yaml" --detailed-exitcode
+    step plan "$DIR/fleet.yaml" --playbooks "$PLAYBOOKS" --detailed-exitcode
     step status "$DIR/fleet.yaml"
     show kubectl config get-contexts
     show kubectl --context store-001 get nodes -o wide
     step exec "$DIR/fleet.yaml" --stores store-ha --role server -- 'k3s --version | head -1; sudo k3s kubectl get nodes'
+    say "7. The playbooks, as the cluster has them (applied server-side by edgeup; the MQTT broker rolled out)"
+    step exec "$DIR/fleet.yaml" --stores store-003 --role server -- 'sudo k3s kubectl get ns; sudo k3s kubectl get deploy -n sensors'
 fi
 
 cat <<EOF
 
 == Look around
   export KUBECONFIG=$DIR/kubeconfig EDGEUP_STATE_DIR=$DIR/state
-  $EDGEUP plan $DIR/fleet.yaml                      # edit $DIR/fleet.yaml (e.g. k3s.config) and plan again
+  $EDGEUP plan $DIR/fleet.yaml --playbooks $PLAYBOOKS    # edit $DIR/fleet.yaml (k3s.config, values) and plan again
+  $EDGEUP render $DIR/fleet.yaml --stores store-001 --playbooks $PLAYBOOKS   # what store-001's playbooks send
   kubectl --context store-003 get nodes
   ssh -F $DIR/ssh_config store-001-s1              # as 'edge' (passwordless sudo), strict host keys
   ssh -F $DIR/ssh_config store-ha-a2               # through bastion-eu and store-ha-gw (ProxyJump)

@@ -31,6 +31,41 @@ func temporaryInventory(_ text: String) throws -> String {
         #expect(run.stdout.isEmpty)
     }
 
+    @Test func playbooksBesideTheInventoryAreRenderedAndCheckedOffline() throws {
+        let path = try temporaryInventory("""
+            defaults: {playbooks: [site, baseline]}
+            stores:
+              - {name: s1, labels: {region: eu}, hosts: [{address: 10.0.0.1, role: server}]}
+            """)
+        let folder = (path as NSString).deletingLastPathComponent + "/playbooks"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let playbook = folder + "/site.yaml"
+        try """
+            steps:
+              - name: info
+                manifests:
+                  - inline: |
+                      apiVersion: v1
+                      kind: ConfigMap
+                      metadata: {name: info}
+                      data: {region: {{ json(store.labels.region) }}}
+            """.write(toFile: playbook, atomically: true, encoding: .utf8)
+        let valid = try edgeup(["validate", path], environment: ["NO_COLOR": "1"])
+        #expect(valid.status == 0, "\(valid.stderr)")
+        #expect(valid.stdout.contains("; 3 playbook units rendered"), "site's one and baseline's two (from ./playbooks)")
+        let render = try edgeup(["render", path], environment: ["NO_COLOR": "1"])
+        #expect(render.stdout.contains("# s1: site/info/inline-1 sha256:"))
+        #expect(render.stdout.contains("data: {region: \"eu\"}"))
+
+        try String(contentsOfFile: playbook, encoding: .utf8).replacingOccurrences(of: "labels.region", with: "labels.regoin")
+            .write(toFile: playbook, atomically: true, encoding: .utf8)
+        let broken = try edgeup(["plan", path], environment: ["NO_COLOR": "1"])
+        #expect(broken.status == 2, "plan stops before connecting to 10.0.0.1")
+        #expect(broken.stderr.contains("\(playbook):8:26: error: unknown template variable 'store.labels.regoin'"), "\(broken.stderr)")
+        #expect(broken.stderr.contains("hint: did you mean 'region'?"))
+        #expect(broken.stderr.contains("1 error(s) in playbooks; nothing was changed."))
+    }
+
     @Test func validateJSONIsMachineReadable() throws {
         let path = try temporaryInventory("stores:\n  - {name: s1, hosts: [{address: 10.0.0.1, role: boss}]}\n")
         let run = try edgeup(["validate", "--output", "json", path])

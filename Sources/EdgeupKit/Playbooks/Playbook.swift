@@ -76,17 +76,21 @@ public struct PlaybookTemplate: Sendable, Hashable {
     public var firstLine: Int
     /// Column of the text on its first line (for single-line values).
     public var firstColumn: Int
+    /// Spaces before every line in the file (a block scalar's indentation).
+    public var indent: Int
 
-    public init(text: String, source: String, file: String, firstLine: Int, firstColumn: Int = 1) {
+    public init(text: String, source: String, file: String, firstLine: Int, firstColumn: Int = 1, indent: Int = 0) {
         self.text = text
         self.source = source
         self.file = file
         self.firstLine = firstLine
         self.firstColumn = firstColumn
+        self.indent = indent
     }
 
-    /// Where line `line` (1-based) of the text is in its file.
+    /// Where line `line`, column `column` (1-based) of the text are in its file.
     public func location(line: Int, column: Int) -> SourceLocation {
-        SourceLocation(file: file, line: firstLine + line - 1, column: line == 1 ? firstColumn + column - 1 : column)
+        SourceLocation(
+            file: file, line: firstLine + line - 1, column: indent + (line == 1 ? firstColumn + column - 1 : column))
     }
 }

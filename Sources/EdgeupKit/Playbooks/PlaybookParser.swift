@@ -4,7 +4,7 @@ import Yams
 /// Reads one playbook file into a `Playbook`, reporting every shape problem with its location.
 /// Manifest files a step names are read here too (relative to the playbook's folder), so a missing
 /// file is a load error, not a surprise on the hundredth store.
-struct PlaybookParser {
+final class PlaybookParser {
     static let topLevelKeys = ["description", "values", "steps"]
     static let stepKeys = ["name", "manifests", "files", "commands", "deploy", "wait", "when"]
     static let manifestKeys = ["file", "inline"]
@@ -16,6 +16,8 @@ struct PlaybookParser {
     let reader: YAMLReader
     /// Reads a file a playbook refers to; nil when it cannot be read.
     let readFile: (String) -> String?
+    /// The playbook's lines, for the indentation of block scalars (Yams does not report it).
+    private var lines: [Substring] = []
 
     init(name: String, path: String, readFile: @escaping (String) -> String?) {
         self.name = name
@@ -27,6 +29,7 @@ struct PlaybookParser {
     private var directory: String { (reader.file as NSString).deletingLastPathComponent }
 
     func parse(_ text: String) -> Playbook? {
+        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -154,9 +157,14 @@ struct PlaybookParser {
         guard case let .scalar(scalar) = node, let text = reader.string(node, what) else { return nil }
         let block = scalar.style == .literal || scalar.style == .folded
         let start = text.location
-        return PlaybookTemplate(
-            text: text.value, source: source, file: reader.file, firstLine: start.line + (block ? 1 : 0),
-            firstColumn: block ? 1 : start.column + (scalar.style == .plain ? 0 : 1))
+        guard block else {
+            return PlaybookTemplate(
+                text: text.value, source: source, file: reader.file, firstLine: start.line,
+                firstColumn: start.column + (scalar.style == .plain ? 0 : 1))
+        }
+        let firstLine = start.line + 1
+        let indent = lines.indices.contains(firstLine - 1) ? lines[firstLine - 1].prefix { $0 == " " }.count : 0
+        return PlaybookTemplate(text: text.value, source: source, file: reader.file, firstLine: firstLine, indent: indent)
     }
 
     /// A template in its own file, relative to the playbook's folder.

@@ -26,7 +26,7 @@ public struct PlaybookRenderer {
             var units: [PlaybookUnit] = []
             for name in store.playbooks {
                 guard let playbook = library.playbooks[name] else { continue }
-                for problem in render(playbook, for: store, into: &units) {
+                for problem in render(playbook, for: store, into: &units) + Self.collisions(units, playbook) {
                     let key = "\(problem.location?.description ?? "") \(problem.message)"
                     if problems[key] == nil {
                         order.append(key)
@@ -93,6 +93,27 @@ public struct PlaybookRenderer {
                     }
                 }
             }
+        }
+        return problems
+    }
+
+    /// Two units with one record key on one host would overwrite each other's record (the same
+    /// manifest listed twice, two playbooks writing one file): each must be applied by one unit.
+    static func collisions(_ units: [PlaybookUnit], _ playbook: Playbook) -> [Diagnostic] {
+        var seen: [String: PlaybookUnit] = [:]
+        var problems: [Diagnostic] = []
+        for unit in units {
+            let key = "\(unit.host ?? "") \(unit.recordKey)"
+            guard let other = seen[key] else {
+                seen[key] = unit
+                continue
+            }
+            guard unit.playbook == playbook.name else { continue }
+            let step = playbook.steps.first { $0.name == unit.step }
+            let what = unit.recordKey.hasPrefix(PlaybookRecord.filePrefix) ? "writes \(unit.recordKey.dropFirst(PlaybookRecord.filePrefix.count))" : "is \(unit.id)"
+            problems.append(.error(
+                "step '\(unit.step)' \(what)\(unit.host.map { " on \($0)" } ?? ""), as \(other.id) already does",
+                at: step?.location, hint: "a file or manifest belongs to one step of one playbook"))
         }
         return problems
     }

@@ -218,6 +218,20 @@ import Testing
         #expect(units[2].content == "echo till > /tmp/device")
     }
 
+    @Test func twoUnitsForOneRecordAreRefused() {
+        let problems = errors(render("""
+            steps:
+              - name: a
+                files: [{path: /etc/x.conf, content: one}]
+              - name: b
+                when: {role: agent}
+                files: [{path: /etc/x.conf, content: two}]
+            """))
+        #expect(problems.count == 1, "\(problems)")
+        #expect(problems.first?.hasPrefix("/pb/site.yaml:4:5:") == true, "\(problems)")
+        #expect(problems.first?.contains("step 'b' writes /etc/x.conf on a1, as site/a/etc-x.conf already does") == true)
+    }
+
     @Test func environmentValuesAreSecretAndRequiredOnlyWhenUsed() throws {
         let playbook = """
             values: {fleet: {token: !env FLEET_TOKEN, url: "https://fleet.example"}}

@@ -9,10 +9,11 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Build: libssh2/OpenSSL headers. SSH tests: sshd, ssh, sudo. Lab: iproute2, util-linux (nsenter,
 # unshare), tini, python3 + yaml/cryptography (tools and the k3s double), gcc (the double's ELF
-# launcher), python3-pytest (its tests). kubectl is checked separately (Debian: kubernetes-client).
+# launcher), python3-pytest (its tests), tmux (the live view is tested on a real terminal). kubectl
+# is checked separately (Debian: kubernetes-client).
 APT_PACKAGES := libssh2-1-dev libssl-dev pkg-config openssh-server openssh-client sudo tini iproute2 \
                 util-linux procps psmisc python3 python3-yaml python3-cryptography python3-pytest openssl \
-                gcc libc6-dev
+                gcc libc6-dev tmux
 
 .PHONY: deps build test demo clean
 

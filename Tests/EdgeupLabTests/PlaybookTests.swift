@@ -122,7 +122,7 @@ extension LabTests {
     }
 
     @Test func playbooksAreAppliedOnceExactlyAsRenderedAndOnlyWhereChanged() async throws {
-        try await Lab.with(spec: Self.fleet, subnet: "10.84.0.0/16") { lab in
+        try await Lab.with(spec: Self.fleet, subnet: "10.86.0.0/16") { lab in
             _ = try lab.buildDouble()
             try writePlaybooks(lab)
             let inventory = try writeInventory(lab)

@@ -14,6 +14,9 @@ import Darwin
 /// A lock that outlives the timeout is reported, never broken: client-go's lock file carries no owner
 /// or process id, so no age proves its holder is gone, and deleting a live lock is how two writers
 /// corrupt a file. The error names the lock file, says how old it is and how to remove it by hand.
+/// The one exception is a lock edgeup itself wrote (it puts its pid and host inside; client-go ignores
+/// the content) whose process is gone on this host: an edgeup killed mid-write (SIGKILL, OOM) would
+/// otherwise block every later run until someone removed the file by hand.
 struct KubeconfigLock {
     let path: String
 
@@ -28,6 +31,8 @@ struct KubeconfigLock {
         while true {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if fd >= 0 {
+                let owner = Array(ownerRecord.utf8)
+                _ = owner.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
                 close(fd)
                 return KubeconfigLock(path: path)
             }
@@ -36,6 +41,7 @@ struct KubeconfigLock {
                 throw KubeconfigError(
                     .writeFailed, path: file, "cannot create the lock file \(path): \(String(cString: strerror(code)))")
             }
+            if removeIfOwnerIsGone(path) { continue }
             guard clock.now < deadline else { throw timedOut(file: file, lock: path, after: timeout) }
             // Short at first (kubectl is quick), then backing off so waiting runs do not spin.
             try? await Task.sleep(for: min(pause, deadline - clock.now))
@@ -45,6 +51,53 @@ struct KubeconfigLock {
 
     func release() {
         unlink(path)
+    }
+
+    /// What edgeup writes into its lock file: enough to prove later that its writer is gone.
+    static var ownerRecord: String { "edgeup pid=\(getpid()) host=\(hostName)\n" }
+
+    private static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Removes `path` when it is an edgeup lock from this host whose process no longer exists. The
+    /// lock is first renamed aside and its content checked again, so a fresh lock that replaced the
+    /// stale one in between is put back rather than deleted.
+    static func removeIfOwnerIsGone(_ path: String) -> Bool {
+        guard let content = contents(of: path), let pid = deadOwner(content) else { return false }
+        let aside = path + ".stale-\(getpid())"
+        guard rename(path, aside) == 0 else { return false }
+        guard contents(of: aside) == content, kill(pid, 0) != 0 else {
+            _ = link(aside, path)
+            unlink(aside)
+            return false
+        }
+        unlink(aside)
+        return true
+    }
+
+    /// The pid of an edgeup lock written on this host by a process that is gone; nil otherwise.
+    static func deadOwner(_ content: String) -> pid_t? {
+        var fields: [String: String] = [:]
+        let words = content.split(whereSeparator: \.isWhitespace)
+        guard words.first == "edgeup" else { return nil }
+        for word in words.dropFirst() {
+            let parts = word.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
+        }
+        guard let pid = fields["pid"].flatMap({ pid_t($0) }), pid > 0, fields["host"] == hostName else { return nil }
+        return kill(pid, 0) != 0 && errno == ESRCH ? pid : nil
+    }
+
+    private static func contents(of path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        return count >= 0 ? String(decoding: buffer.prefix(count), as: UTF8.self) : nil
     }
 
     private static func timedOut(file: String, lock: String, after timeout: Duration) -> KubeconfigError {

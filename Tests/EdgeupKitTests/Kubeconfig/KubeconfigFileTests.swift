@@ -116,6 +116,32 @@ import Testing
         #expect(try contents(path) == operatorKubeconfig)
     }
 
+    /// An edgeup killed while holding the lock left its pid in it: once that process is gone, the
+    /// next run takes the lock over; a live owner's lock (or one from another host) is kept.
+    @Test func aLockLeftByAKilledEdgeupIsTakenOver() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/config"
+        try operatorKubeconfig.write(toFile: path, atomically: false, encoding: .utf8)
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let host = ProcessInfo.processInfo.hostName
+        let dead = "edgeup pid=\(child.processIdentifier) host=\(host)\n"
+        try dead.write(toFile: path + ".lock", atomically: false, encoding: .utf8)
+        _ = try await KubeconfigFile(path: path).merge([try storeKubeconfig("store-1")], lockTimeout: .milliseconds(300))
+        #expect(try contents(path).contains("store-1"))
+        #expect(!FileManager.default.fileExists(atPath: path + ".lock"))
+
+        for kept in ["edgeup pid=\(getpid()) host=\(host)\n", "edgeup pid=\(child.processIdentifier) host=elsewhere\n"] {
+            try kept.write(toFile: path + ".lock", atomically: false, encoding: .utf8)
+            await #expect(throws: KubeconfigError.self) {
+                _ = try await KubeconfigFile(path: path).merge([try storeKubeconfig("store-2")], lockTimeout: .milliseconds(300))
+            }
+            #expect(try String(contentsOfFile: path + ".lock", encoding: .utf8) == kept)
+        }
+    }
+
     @Test func concurrentMergesOfDifferentStoresAllLand() async throws {
         let folder = try TemporaryFolder()
         let path = folder.path + "/config"

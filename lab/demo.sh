@@ -61,8 +61,8 @@ else
         echo "→ exit $rc"
     }
     step validate "$DIR/fleet.yaml" --playbooks "$PLAYBOOKS"
-    printf '\033[2m$ edgeup render %s --stores store-003 | grep -A3 "kind: Service"\033[0m\n' "$DIR/fleet.yaml"
-    "$EDGEUP" render "$DIR/fleet.yaml" --stores store-003 --playbooks "$PLAYBOOKS" | grep -A3 "kind: Service"
+    printf '\033[2m$ edgeup render %s --stores store-003 | grep -A9 "kind: Service"\033[0m\n' "$DIR/fleet.yaml"
+    "$EDGEUP" render "$DIR/fleet.yaml" --stores store-003 --playbooks "$PLAYBOOKS" | grep -A9 "kind: Service"
     step plan "$DIR/fleet.yaml" --playbooks "$PLAYBOOKS"
     step apply "$DIR/fleet.yaml" --playbooks "$PLAYBOOKS"
     say "6. The result"

@@ -95,7 +95,7 @@ struct PlaybookApplier: Sendable {
             }
             try await record(unit.id, unit.sha256, in: PlaybookRecord.cluster, on: node, step: step)
         case .manifest(.autoDeploy, _, _):
-            let path = Planner.autoDeployPath(unit)
+            let path = unit.autoDeployPath
             try await node.privileged("mkdir -p \(K3sPaths.autoDeployManifests)", step: step)
             try await node.upload(data: unit.content, to: path, mode: 0o600, step: step)
             try await record(PlaybookRecord.fileKey(path), unit.sha256, in: PlaybookRecord.cluster, on: node, step: step)

@@ -275,7 +275,7 @@ public struct Planner: Sendable {
             let applied: String?
             switch unit.kind {
             case .manifest(.apply, _, _): applied = first?.playbooks[unit.id]
-            case .manifest(.autoDeploy, _, _): applied = first?.playbooks[PlaybookRecord.fileKey(Self.autoDeployPath(unit))]
+            case .manifest(.autoDeploy, _, _): applied = first?.playbooks[PlaybookRecord.fileKey(unit.autoDeployPath)]
             case .file, .command: applied = unit.host.flatMap { observations[$0]?.facts }?.playbooks[unit.recordKey]
             }
             guard applied != unit.sha256 else { return nil }
@@ -289,12 +289,6 @@ public struct Planner: Sendable {
                 .applyPlaybook, host: unit.host, reason: "\(unit.id): \(reason)",
                 unit: UnitReference(id: unit.id, sha256: unit.sha256))
         }
-    }
-
-    /// Where an auto-deployed manifest lives on the first server.
-    public static func autoDeployPath(_ unit: PlaybookUnit) -> String {
-        K3sPaths.autoDeployManifests + "/edgeup-" + unit.id.replacingOccurrences(of: "/", with: "-")
-            + (unit.id.hasSuffix(".yaml") || unit.id.hasSuffix(".yml") ? "" : ".yaml")
     }
 
     /// "config.yaml differs: disable, tls-san" — key names only, never values (they may be secret).

@@ -34,6 +34,12 @@ public struct PlaybookUnit: Sendable, Hashable {
         self.sensitive = sensitive
     }
 
+    /// Where the manifest lives on the first server when it is deployed through k3s's folder.
+    public var autoDeployPath: String {
+        K3sPaths.autoDeployManifests + "/edgeup-" + id.replacingOccurrences(of: "/", with: "-")
+            + (id.hasSuffix(".yaml") || id.hasSuffix(".yml") ? "" : ".yaml")
+    }
+
     /// What the record on the host is keyed by: files by their path, so the probe can hash them.
     public var recordKey: String {
         if case let .file(path, _) = kind { return PlaybookRecord.fileKey(path) }

@@ -1557,6 +1557,8 @@ def cmd_server(args):
         if token and parse_token(token)[2] != boot["secret"]:
             fatal("starting kubernetes: preparing server: bootstrap data already found and encrypted with different token")
         if boot.get("owner"):
+            # the agent token may change across restarts (k3s: reconfigure and restart every server)
+            boot["agent_secret"] = parse_token(agent_token)[2] if agent_token else None
             if cfg.get("cluster-init") and boot["datastore"] == "sqlite":
                 logmsg("info", "Migrating content from sqlite to etcd")
                 boot["datastore"] = "etcd"
@@ -1598,6 +1600,8 @@ def cmd_server(args):
         write_file(P.node_token, secure_token(ca, "server", boot["secret"]) + "\n", 0o600)
     if boot.get("agent_secret"):
         write_file(P.agent_token, secure_token(ca, "node", boot["agent_secret"]) + "\n", 0o600)
+    elif os.path.exists(P.agent_token):
+        os.unlink(P.agent_token)
     # kubeconfig
     kc_path = effective(cfg, "write-kubeconfig")
     mode = effective(cfg, "write-kubeconfig-mode")

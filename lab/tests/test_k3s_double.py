@@ -419,3 +419,27 @@ def test_cluster_on_a_store_lan_behind_a_gateway(lab, k3s_binary):
     # reached from outside only through the gateway
     r = lab.ssh("lan-s1", "sudo -n k3s kubectl get nodes -o name")
     assert sorted(r.stdout.split()) == ["node/lan-a1", "node/lan-s1"]
+
+
+def test_agent_token_changes_with_a_server_restart(lab):
+    """k3s lets the agent token change when the servers restart with the new one: agents join with
+    it (never able to join a server), and the old agent secret stops working."""
+    h = "lan-s1"
+    lab.sh(h, "mkdir -p /etc/rancher/k3s/config.yaml.d && printf 'agent-token: lan-agent-1\\n' > /etc/rancher/k3s/config.yaml.d/50-agent.yaml")
+    lab.sh(h, "systemctl restart k3s")
+    first = lab.sh(h, "cat /var/lib/rancher/k3s/server/agent-token").stdout.strip()
+    assert first.endswith("::node:lan-agent-1")
+    lab.sh(h, "printf 'agent-token: lan-agent-2\\n' > /etc/rancher/k3s/config.yaml.d/50-agent.yaml && systemctl restart k3s")
+    second = lab.sh(h, "cat /var/lib/rancher/k3s/server/agent-token").stdout.strip()
+    assert second.endswith("::node:lan-agent-2")
+    lab.put("lan-a1", "/etc/systemd/system/k3s-agent.service.env",
+            f"K3S_TOKEN={first}\nK3S_URL=https://192.168.50.11:6444\n", "0600")
+    lab.sh("lan-a1", "systemctl restart k3s-agent", check=False)
+    wait_for(lambda: "token is not valid" in lab.journal("lan-a1", "k3s-agent"), 20, what="the old agent token refused")
+    lab.put("lan-a1", "/etc/systemd/system/k3s-agent.service.env",
+            f"K3S_TOKEN={second}\nK3S_URL=https://192.168.50.11:6444\n", "0600")
+    lab.sh("lan-a1", "systemctl restart k3s-agent")
+    wait_for(lambda: node_rows(lab.sh(h, "kubectl get nodes").stdout).get("lan-a1", [None, None])[1] == "Ready", 20,
+             what="lan-a1 Ready with the new agent token")
+    lab.sh(h, "rm /etc/rancher/k3s/config.yaml.d/50-agent.yaml && systemctl restart k3s")
+    assert lab.sh(h, "test -e /var/lib/rancher/k3s/server/agent-token", check=False).returncode != 0

@@ -1,4 +1,5 @@
 """The systemctl/journalctl stand-ins inside lab hosts."""
+import subprocess
 import time
 
 import pytest
@@ -163,3 +164,28 @@ def test_unprivileged_systemctl_needs_sudo(lab):
 def test_other_host_unaffected(lab):
     assert lab.sh("store-002-s1", "systemctl is-enabled notifyd", check=False).returncode == 1
     assert lab.sh("store-002-s1", "ls /var/log/lab-journal").stdout.strip() == ""
+
+
+def test_unit_changes_need_daemon_reload_and_restarts_can_be_held(lab):
+    unit = "[Service]\nExecStart=/bin/sh -c 'echo {word}; exec sleep 1003'\n"
+    lab.put(H, "/etc/systemd/system/reload.service", unit.format(word="first"))
+    lab.sh(H, "systemctl start reload")
+    # like systemd: a unit file changed on disk keeps its loaded definition until daemon-reload
+    lab.put(H, "/etc/systemd/system/reload.service", unit.format(word="second"))
+    lab.sh(H, "systemctl restart reload")
+    time.sleep(0.3)
+    assert "second" not in lab.sh(H, "journalctl -u reload --no-pager -o cat").stdout
+    lab.sh(H, "systemctl daemon-reload && systemctl restart reload")
+    time.sleep(0.3)
+    assert "second" in lab.sh(H, "journalctl -u reload --no-pager -o cat").stdout
+    # a held restart stalls while the hold exists, then fails without restarting anything
+    pid = show(lab, "reload", "MainPID")["MainPID"]
+    lab.sh(H, "touch /run/lab-systemd/hold-restart")
+    held = subprocess.Popen(["nsenter", "-t", str(lab.host(H)["init_pid"]), "-m", "-u", "-n", "-p", "--",
+                             "systemctl", "restart", "reload"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    assert held.poll() is None, "the restart is stalled"
+    lab.sh(H, "rm /run/lab-systemd/hold-restart")
+    assert held.wait(10) != 0
+    assert show(lab, "reload", "MainPID")["MainPID"] == pid
+    lab.sh(H, "systemctl stop reload")

@@ -81,39 +81,40 @@ struct PlaybookApplier: Sendable {
         let step = "playbook \(unit.id)"
         switch unit.kind {
         case let .manifest(.apply, wait, workloads):
-            let command = "\(K3sPaths.binary) kubectl apply --server-side --force-conflicts --field-manager \(Self.fieldManager) -f -"
+            let command = [
+                K3sPaths.binary, "kubectl", "apply", "--server-side", "--force-conflicts", "--field-manager", Self.fieldManager, "-f", "-",
+            ]
             try await node.privileged(command, step: step, timeout: .seconds(300), stdin: Data(unit.content.utf8))
             if let wait {
                 let seconds = max(1, Int(wait.components.seconds))
                 for workload in workloads {
-                    let rollout = ShellQuote.command([
+                    let rollout = [
                         K3sPaths.binary, "kubectl", "rollout", "status", "\(workload.kind.lowercased())/\(workload.name)",
                         "-n", workload.namespace, "--timeout=\(seconds)s",
-                    ])
+                    ]
                     try await node.privileged(rollout, step: "\(step): rollout \(workload)", timeout: wait + .seconds(60))
                 }
             }
             try await record(unit.id, unit.sha256, in: PlaybookRecord.cluster, on: node, step: step)
         case .manifest(.autoDeploy, _, _):
             let path = unit.autoDeployPath
-            try await node.privileged("mkdir -p \(K3sPaths.autoDeployManifests)", step: step)
+            try await node.privileged(["mkdir", "-p", K3sPaths.autoDeployManifests], step: step)
             try await node.upload(data: unit.content, to: path, mode: 0o600, step: step)
             try await record(PlaybookRecord.fileKey(path), unit.sha256, in: PlaybookRecord.cluster, on: node, step: step)
         case let .file(path, mode):
-            let folder = ShellQuote.quote((path as NSString).deletingLastPathComponent)
-            try await node.privileged("mkdir -p \(folder)", step: step)
+            try await node.privileged(["mkdir", "-p", "--", (path as NSString).deletingLastPathComponent], step: step)
             try await node.upload(data: unit.content, to: path, mode: mode, step: step)
             try await record(unit.recordKey, unit.sha256, in: PlaybookRecord.host, on: node, step: step)
         case .command:
             // The command travels on stdin: what it says (maybe a secret) stays out of every argv.
             try await node.privileged(
-                "sh -s", step: step, timeout: .seconds(600), stdin: Data(unit.content.utf8),
+                ["sh", "-s"], step: step, timeout: .seconds(600), stdin: Data(unit.content.utf8),
                 shown: unit.sensitive ? "(\(unit.id): withheld, it holds a secret)" : unit.content)
             try await record(unit.id, unit.sha256, in: PlaybookRecord.host, on: node, step: step)
         }
     }
 
     private func record(_ key: String, _ sha256: String, in record: String, on node: HostOperator, step: String) async throws {
-        try await node.privileged(PlaybookRecord.updateScript(record: record, key: key, sha256: sha256), step: step)
+        try await node.privileged(script: PlaybookRecord.updateScript, [record, key, sha256], step: step)
     }
 }

@@ -85,14 +85,14 @@ public struct StoreRunner: Sendable {
         guard let firstHost = store.firstServer else { return [] }
         let byHost = Dictionary(grouping: plan.actions.filter { $0.host != nil && !$0.kind.isStoreWide }) { $0.host! }
         let first = try await makeOperator(firstHost, store, observations)
-        let token = TokenSource(first: first)
+        let tokens = TokenSource(first: first)
         var done: [String] = []
         // Servers one at a time: etcd admits one learner at a time, and a restart of an HA store
         // must keep a quorum.
         for server in store.servers {
             guard let actions = byHost[server.name] else { continue }
             let node = server.name == firstHost.name ? first : try await makeOperator(server, store, observations)
-            done += try await converge(node, actions, cluster: first, token: token, store: store, observations: observations)
+            done += try await converge(node, actions, cluster: first, tokens: tokens, store: store, observations: observations)
         }
         let agents = store.agents.filter { byHost[$0.name] != nil }
         var failures: [ProvisioningError] = []
@@ -104,7 +104,7 @@ public struct StoreRunner: Sendable {
                         do {
                             let node = try await makeOperator(agent, store, observations)
                             return .success(try await converge(
-                                node, byHost[agent.name] ?? [], cluster: first, token: token, store: store,
+                                node, byHost[agent.name] ?? [], cluster: first, tokens: tokens, store: store,
                                 observations: observations))
                         } catch let error as ProvisioningError {
                             return .failure(error)
@@ -143,17 +143,23 @@ public struct StoreRunner: Sendable {
 
     /// One host's actions, then its readiness if it was (re)started.
     private func converge(
-        _ node: HostOperator, _ actions: [PlannedAction], cluster: HostOperator, token: TokenSource, store: Store,
+        _ node: HostOperator, _ actions: [PlannedAction], cluster: HostOperator, tokens: TokenSource, store: Store,
         observations: [String: HostObservation]
     ) async throws -> [String] {
         var done: [String] = []
         if !store.isFirstServer(node.target.host), actions.contains(where: { $0.kind == .start }), let url = store.joinURL {
             try await node.checkReachable(url)
         }
+        let restart = actions.first { $0.kind == .start || $0.kind == .restart }
+        if let restart {
+            // Before anything k3s reads at start changes: a run killed from here on leaves the marker,
+            // and the next plan owes the restart instead of calling the host converged.
+            try await node.markPendingRestart("\(restart.kind.rawValue): \(restart.reason)")
+        }
         for action in actions {
             events(RunEvent(.stepStarted, run: run, store: store.name, host: node.target.host.name, action: action.kind, message: action.reason))
             do {
-                try await node.perform(action) { try await token.secret() }
+                try await node.perform(action, tokens: tokens)
             } catch let error as ProvisioningError {
                 events(RunEvent(.stepFinished, run: run, store: store.name, host: node.target.host.name, action: action.kind, outcome: .failed, message: error.summary))
                 throw error
@@ -161,12 +167,13 @@ public struct StoreRunner: Sendable {
             events(RunEvent(.stepFinished, run: run, store: store.name, host: node.target.host.name, action: action.kind, outcome: .changed))
             done.append("\(action.kind.rawValue) on \(node.target.host.name)")
         }
-        if actions.contains(where: { $0.kind == .start || $0.kind == .restart }) {
-            let facts = observations[node.target.host.name]?.facts
-            let nodeName = node.target.host.nodeName ?? facts?.hostname ?? node.target.host.name
-            let requireEtcd = store.datastore == .etcd && node.target.host.role == .server
+        if restart != nil {
+            let host = node.target.host
+            let nodeName = observations[host.name]?.facts.map(host.nodeName) ?? host.nodeName ?? host.name
+            let requireEtcd = store.datastore == .etcd && host.role == .server
             try await Readiness(timeout: options.readinessTimeout).wait(
                 for: node, nodeName: nodeName, cluster: cluster, requireEtcd: requireEtcd)
+            try await node.clearPendingRestart()
             events(RunEvent(.stepFinished, run: run, store: store.name, host: node.target.host.name, outcome: .ok, message: "node \(nodeName) Ready"))
         }
         return done
@@ -206,34 +213,5 @@ public struct StoreRunner: Sendable {
             throw ProvisioningError(host: first.label, step: "fetch-kubeconfig", "\(error)")
         }
         events(RunEvent(.stepFinished, run: run, store: store.name, host: first.target.host.name, action: .fetchKubeconfig, outcome: .changed))
-    }
-}
-
-/// The cluster's join token, read once from the first server when a joiner needs it. Held only in
-/// memory, never logged.
-actor TokenSource {
-    private let first: HostOperator
-    private var cached: Secret?
-
-    init(first: HostOperator) {
-        self.first = first
-    }
-
-    func secret() async throws -> Secret {
-        if let cached { return cached }
-        let data: Data
-        do {
-            data = try await first.remote.download(K3sPaths.serverToken, sudo: first.sudo, maxBytes: 64 * 1024)
-        } catch {
-            throw ProvisioningError(error, on: first.label, step: "read token")
-        }
-        let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard value.hasPrefix("K10") else {
-            throw ProvisioningError(
-                host: first.label, step: "read token",
-                "\(K3sPaths.serverToken) does not hold a secure K10 token; refusing to join without CA verification")
-        }
-        cached = Secret(value)
-        return Secret(value)
     }
 }

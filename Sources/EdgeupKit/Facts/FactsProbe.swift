@@ -1,3 +1,4 @@
+import EdgeSSH
 import Foundation
 
 /// The read-only script that gathers a host's facts in one round trip, and the parser for its
@@ -6,8 +7,18 @@ public enum FactsProbe {
     /// Ports k3s needs free before it starts (API, kubelet, etcd client/peer).
     public static let requiredPorts = [6443, 10250, 2379, 2380]
 
+    /// awk: one `config_key=KEY SHA256  -` line per top-level key of a config.yaml, split as
+    /// `NodeConfig.keyFingerprints(ofText:)` splits it, each block hashed by sha256sum.
+    public static let configKeysProgram = #"""
+        function flush() { if (key != "") { printf "config_key=%s ", key; fflush(); printf "%s", block | "sha256sum"; close("sha256sum") } }
+        /^[^ \t#-]/ { flush(); key = $0; sub(/:.*/, "", key); block = "" }
+        key != "" { block = block $0 "\n" }
+        END { flush() }
+        """#
+
     /// A POSIX sh script (run as root: config.yaml and tokens are root-only) printing `key=value`
-    /// lines. Tokens and config values never leave the host: only their SHA-256 is printed.
+    /// lines. Tokens and config values never leave the host: only their SHA-256 is printed (per
+    /// config key as `NodeConfig.keyFingerprints(ofText:)` splits the file).
     public static func script(for role: Role) -> String {
         let service = K3sPaths.serviceName(for: role)
         let unit = "\(K3sPaths.systemdUnit(for: role)) \(K3sPaths.systemdEnvironment(for: role))"
@@ -26,10 +37,16 @@ public enum FactsProbe {
             fi
             if [ -f \(K3sPaths.config) ]; then
                 echo "config_sha256=$(sha \(K3sPaths.config))"
-                echo "config_b64=$(base64 < \(K3sPaths.config) | tr -d '\\n')"
+                awk \(ShellQuote.quote(configKeysProgram)) \(K3sPaths.config)
             fi
-            [ -f \(K3sPaths.joinTokenFile) ] && echo "join_token=$(tr -d '\\n' < \(K3sPaths.joinTokenFile) | sha256sum | cut -c1-16)"
-            [ -f \(K3sPaths.serverToken) ] && echo "server_token=$(tr -d '\\n' < \(K3sPaths.serverToken) | sha256sum | cut -c1-16)"
+            fp() { tr -d '\\n' | sha256sum | cut -c1-16; }
+            [ -f \(K3sPaths.joinTokenFile) ] && echo "join_token=$(fp < \(K3sPaths.joinTokenFile))"
+            [ -f \(K3sPaths.serverToken) ] && echo "server_token=$(fp < \(K3sPaths.serverToken))"
+            if [ -f \(K3sPaths.agentTokenFile) ]; then
+                echo "agent_token=$(fp < \(K3sPaths.agentTokenFile))"
+                [ -f \(K3sPaths.serverToken) ] && echo "agent_join_token=$({ printf '%s::node:' "$(sed -n '1s/::.*//p' \(K3sPaths.serverToken))"; cat \(K3sPaths.agentTokenFile); } | fp)"
+            fi
+            [ -f \(K3sPaths.pendingRestartFile) ] && echo "restart_pending=$(head -c 512 \(K3sPaths.pendingRestartFile) | tr '\\n' ' ')"
             if [ -f \(K3sPaths.systemdUnit(for: role)) ]; then
                 echo "service_sha256=$(cat \(unit) 2>/dev/null | sha256sum | cut -d' ' -f1)"
                 systemctl is-active --quiet \(service) && echo "service_active=1"
@@ -70,6 +87,7 @@ public enum FactsProbe {
         var ports = Set<Int>()
         var images: [String: Int] = [:]
         var playbooks: [String: String] = [:]
+        var configKeys: [String: String] = [:]
         for line in output.split(separator: "\n") {
             guard let equals = line.firstIndex(of: "=") else { continue }
             let key = String(line[..<equals])
@@ -83,20 +101,28 @@ public enum FactsProbe {
             case "playbook":
                 let parts = value.split(separator: " ", maxSplits: 1)
                 if parts.count == 2 { playbooks[String(parts[1])] = String(parts[0]) }
+            case "config_key":
+                // `KEY SHA256  -`: a key name is shown in plans, so only flag-shaped names are kept.
+                let parts = value.split(separator: " ")
+                if parts.count >= 2, parts[0].allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "+") }) {
+                    configKeys[String(parts[0])] = String(parts[1])
+                }
             default:
                 values[key] = value
             }
         }
         func nonEmpty(_ key: String) -> String? { values[key].flatMap { $0.isEmpty ? nil : $0 } }
-        let configText = nonEmpty("config_b64").flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
         let nodes = nonEmpty("nodes_b64").flatMap { Data(base64Encoded: $0) }.flatMap(parseNodes)
         let k3s = K3sFacts(
             version: nonEmpty("k3s_version").flatMap(K3sVersion.init(versionOutput:)),
             binarySHA256: nonEmpty("k3s_sha256"),
             configSHA256: nonEmpty("config_sha256"),
-            configKeys: configText.flatMap(NodeConfig.keyFingerprints(ofFile:)),
+            configKeys: nonEmpty("config_sha256").map { _ in configKeys },
             joinTokenFingerprint: nonEmpty("join_token"),
             serverTokenFingerprint: nonEmpty("server_token"),
+            agentTokenFingerprint: nonEmpty("agent_token"),
+            agentJoinTokenFingerprint: nonEmpty("agent_join_token"),
+            pendingRestart: nonEmpty("restart_pending").map { $0.trimmingCharacters(in: .whitespaces).shownAsUntrusted },
             serviceFilesSHA256: nonEmpty("service_sha256"),
             serviceActive: values["service_active"] == "1",
             serviceEnabled: values["service_enabled"] == "1",

@@ -51,6 +51,13 @@ public struct K3sFacts: Sendable, Hashable, Codable {
     public var joinTokenFingerprint: String?
     /// Present on servers that have formed or joined a cluster.
     public var serverTokenFingerprint: String?
+    /// Servers: the agent token's secret edgeup keeps for `agent-token-file`.
+    public var agentTokenFingerprint: String?
+    /// Servers: the token agents must hold (the agent secret in the secure K10 form), so a plan can
+    /// tell an agent that still holds the server token.
+    public var agentJoinTokenFingerprint: String?
+    /// Why a restart that an earlier run started is still owed (`K3sPaths.pendingRestartFile`).
+    public var pendingRestart: String?
     public var serviceFilesSHA256: String?
     public var serviceActive: Bool
     public var serviceEnabled: Bool
@@ -64,7 +71,9 @@ public struct K3sFacts: Sendable, Hashable, Codable {
     public init(
         version: K3sVersion? = nil, binarySHA256: String? = nil, configSHA256: String? = nil,
         configKeys: [String: String]? = nil, joinTokenFingerprint: String? = nil,
-        serverTokenFingerprint: String? = nil, serviceFilesSHA256: String? = nil, serviceActive: Bool = false,
+        serverTokenFingerprint: String? = nil, agentTokenFingerprint: String? = nil,
+        agentJoinTokenFingerprint: String? = nil, pendingRestart: String? = nil,
+        serviceFilesSHA256: String? = nil, serviceActive: Bool = false,
         serviceEnabled: Bool = false, scriptsSHA256: String? = nil, airgapImages: [String: Int] = [:],
         apiReady: Bool = false, nodes: [NodeFacts]? = nil
     ) {
@@ -74,6 +83,9 @@ public struct K3sFacts: Sendable, Hashable, Codable {
         self.configKeys = configKeys
         self.joinTokenFingerprint = joinTokenFingerprint
         self.serverTokenFingerprint = serverTokenFingerprint
+        self.agentTokenFingerprint = agentTokenFingerprint
+        self.agentJoinTokenFingerprint = agentJoinTokenFingerprint
+        self.pendingRestart = pendingRestart
         self.serviceFilesSHA256 = serviceFilesSHA256
         self.serviceActive = serviceActive
         self.serviceEnabled = serviceEnabled

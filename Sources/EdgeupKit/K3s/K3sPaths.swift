@@ -9,6 +9,13 @@ public enum K3sPaths {
     /// The join token edgeup hands to joiners; referenced from config.yaml by `token-file`, so
     /// config.yaml itself never holds a secret and can be compared and shown safely.
     public static let joinTokenFile = "/etc/rancher/k3s/edgeup-join-token"
+    /// The agent token's secret, on servers only (config.yaml names it with `agent-token-file`):
+    /// agents join with it in its secure form, so no agent holds the server token, which k3s's
+    /// docs call full cluster admin.
+    public static let agentTokenFile = "/etc/rancher/k3s/edgeup-agent-token"
+    /// Written before edgeup changes what k3s reads at start, removed once the node is Ready again:
+    /// a run killed in between leaves it, and the next plan restarts the node.
+    public static let pendingRestartFile = "/etc/rancher/k3s/edgeup-restart-pending"
     public static let kubeconfig = "/etc/rancher/k3s/k3s.yaml"
     public static let dataDirectory = "/var/lib/rancher/k3s"
     public static let serverToken = "/var/lib/rancher/k3s/server/token"

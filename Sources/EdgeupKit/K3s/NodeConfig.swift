@@ -39,6 +39,7 @@ public struct NodeConfig: Sendable, Hashable {
         }
         if let nodeName = host.nodeName { set("node-name", .string(nodeName)) }
         if host.role == .server {
+            set("agent-token-file", .string(K3sPaths.agentTokenFile))
             append("tls-san", [store.apiEndpoint].compactMap { $0 } + store.servers.map(\.address))
         }
         append("node-label", host.labels.keys.sorted().map { "\($0)=\(host.labels[$0] ?? "")" })
@@ -57,24 +58,28 @@ public struct NodeConfig: Sendable, Hashable {
 
     /// Per-key fingerprints, so a plan can say which keys differ without holding any values.
     public var keyFingerprints: [String: String] {
-        Self.fingerprints(entries)
+        Self.keyFingerprints(ofText: rendered)
     }
 
-    /// Per-key fingerprints of a config.yaml read back from a host; nil when it is not a YAML mapping.
-    public static func keyFingerprints(ofFile text: String) -> [String: String]? {
-        let composed: Node?
-        do { composed = try Yams.compose(yaml: text) } catch { return nil }
-        guard let node = composed else { return [:] }
-        guard case .map(let entries) = ConfigValue(yaml: node) else { return nil }
-        return fingerprints(entries)
-    }
-
-    private static func fingerprints(_ entries: [ConfigEntry]) -> [String: String] {
+    /// Per-key fingerprints of a config.yaml's text, computed exactly as the facts probe computes them
+    /// on the host (`FactsProbe`), so the file's values never leave it: a key starts at a line that
+    /// begins with neither blank, '#' nor '-', and its block runs to the next such line.
+    public static func keyFingerprints(ofText text: String) -> [String: String] {
         var result: [String: String] = [:]
-        for entry in entries {
-            let text = (try? Yams.serialize(node: entry.value.yamlNode)) ?? ""
-            result[entry.key] = SHA256Digest.hex(Data(text.utf8))
+        var key: String?
+        var block = ""
+        func flush() {
+            if let key { result[key] = SHA256Digest.hex(Data(block.utf8)) }
         }
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0) {
+            if let first = line.first, ![" ", "\t", "#", "-"].contains(first) {
+                flush()
+                key = String(line.prefix { $0 != ":" })
+                block = ""
+            }
+            if key != nil { block += line + "\n" }
+        }
+        flush()
         return result
     }
 }

@@ -102,6 +102,7 @@ public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Compa
     case writeService = "write-service"
     case writeConfig = "write-config"
     case writeToken = "write-token"
+    case writeAgentToken = "write-agent-token"
     case start
     case restart
     case applyPlaybook = "apply-playbook"

@@ -48,6 +48,10 @@ public struct Planner: Sendable {
                 }
                 continue
             }
+            if let problem = Self.nodeNameProblem(host, facts) {
+                problems.append(problem)
+                continue
+            }
             switch desiredState(host, store, facts) {
             case let .failure(problem):
                 problems.append(problem)
@@ -162,6 +166,18 @@ public struct Planner: Sendable {
         return problems
     }
 
+    /// A host without a `name` registers under its hostname, which the host itself reports: it must
+    /// be a valid node name before edgeup uses it anywhere (readiness checks name the node).
+    static func nodeNameProblem(_ host: Host, _ facts: HostFacts) -> PlanProblem? {
+        guard host.nodeName == nil else { return nil }
+        let name = host.nodeName(facts)
+        guard let problem = Syntax.dnsSubdomainProblem(name) else { return nil }
+        return PlanProblem(
+            host: host.name,
+            message: "its hostname '\(facts.hostname.shownAsUntrusted)' is not a valid Kubernetes node name: it \(problem)",
+            hint: "give the host a 'name' in the inventory (it becomes the node name), or fix its hostname")
+    }
+
     /// Two hosts that would register as the same node (same hostname without a `name`), or cloned
     /// machine images (same machine-id), break a cluster in ways that are hard to see later.
     private func duplicateIdentities(_ store: Store, _ observations: [String: HostObservation]) -> [PlanProblem] {
@@ -180,7 +196,7 @@ public struct Planner: Sendable {
             }
             return problems
         }
-        let nodeNames = duplicates({ $0.nodeName ?? $1.hostname }) { host, name, other in
+        let nodeNames = duplicates({ $0.nodeName($1) }) { host, name, other in
             PlanProblem(
                 host: host.name, message: "would register as node '\(name)', like \(other)",
                 hint: "give each host a distinct 'name' in the inventory (it becomes the node name)")
@@ -232,22 +248,45 @@ public struct Planner: Sendable {
         if let wanted = desired.serviceSHA256, facts.k3s.serviceFilesSHA256 != wanted {
             add(.writeService, facts.k3s.serviceFilesSHA256 == nil ? "service not defined" : "service definition differs")
             if installed { restartReasons.append("service definition") }
+        } else if desired.serviceSHA256 != nil, !facts.k3s.serviceEnabled {
+            add(.writeService, "service not enabled at boot")
         }
         if facts.k3s.configSHA256 != desired.config.fingerprint {
             add(.writeConfig, Self.configDifference(facts.k3s.configKeys, desired.config.keyFingerprints))
             if installed { restartReasons.append("config.yaml") }
         }
         if !store.isFirstServer(host) {
-            if let serverToken = first?.k3s.serverTokenFingerprint {
-                if facts.k3s.joinTokenFingerprint != serverToken {
-                    add(.writeToken, facts.k3s.joinTokenFingerprint == nil ? "join token missing" : "join token differs from the cluster's")
-                    if installed { restartReasons.append("join token") }
+            let wanted = host.role == .server ? first?.k3s.serverTokenFingerprint : first?.k3s.agentJoinTokenFingerprint
+            let held = facts.k3s.joinTokenFingerprint
+            if wanted == nil || held != wanted {
+                let reason: String
+                if host.role == .agent, held != nil, held == first?.k3s.serverTokenFingerprint {
+                    reason = "the agent holds the server token; agents get the agent token"
+                } else if wanted == nil {
+                    reason = "read from the first server once it is up"
+                } else {
+                    reason = held == nil ? "join token missing" : "join token differs from the cluster's"
                 }
-            } else {
-                add(.writeToken, "read from the first server once it is up")
+                add(.writeToken, reason)
+                if installed { restartReasons.append("join token") }
             }
         }
-        let node = host.nodeName ?? facts.hostname
+        if host.role == .server {
+            let secret = facts.k3s.agentTokenFingerprint
+            if store.isFirstServer(host) {
+                if secret == nil {
+                    add(.writeAgentToken, "no agent token yet: edgeup generates one")
+                    if installed { restartReasons.append("agent token") }
+                }
+            } else if secret == nil || secret != first?.k3s.agentTokenFingerprint {
+                add(.writeAgentToken, secret == nil ? "agent token missing: copied from the first server" : "agent token differs from the first server's")
+                if installed { restartReasons.append("agent token") }
+            }
+        }
+        if let pending = facts.k3s.pendingRestart, installed {
+            restartReasons.append("a restart an interrupted run left pending (\(pending))")
+        }
+        let node = host.nodeName(facts)
         if !facts.k3s.serviceActive {
             let reason: String
             if installed {

@@ -1,5 +1,3 @@
-import EdgeSSH
-
 /// What edgeup's playbooks applied, recorded on the hosts themselves (not on the operator's
 /// machine: CI runners come and go). One line per unit, `SHA256 KEY`; the facts probe reads them.
 public enum PlaybookRecord {
@@ -13,17 +11,15 @@ public enum PlaybookRecord {
 
     public static func fileKey(_ path: String) -> String { filePrefix + path }
 
-    /// A root shell script replacing the unit's line in `record` (atomically: temp file + rename).
-    static func updateScript(record: String, key: String, sha256: String) -> String {
-        let file = ShellQuote.quote(record)
-        let temporary = ShellQuote.quote(record + ".tmp")
-        return """
-            set -e
-            mkdir -p "$(dirname \(file))"
-            touch \(file)
-            awk -v key=\(ShellQuote.quote(key)) '$2 != key' \(file) > \(temporary)
-            echo \(ShellQuote.quote("\(sha256) \(key)")) >> \(temporary)
-            mv \(temporary) \(file)
-            """
-    }
+    /// A root shell script replacing the unit's line in the record "$1" for key "$2" with digest "$3"
+    /// (atomically: temp file + rename). Values arrive as parameters, never as shell text.
+    static let updateScript: StaticString = """
+        set -e
+        record=$1 key=$2 digest=$3
+        mkdir -p "$(dirname "$record")"
+        touch "$record"
+        key="$key" awk '$2 != ENVIRON["key"]' "$record" > "$record.tmp"
+        printf '%s %s\n' "$digest" "$key" >> "$record.tmp"
+        mv "$record.tmp" "$record"
+        """
 }

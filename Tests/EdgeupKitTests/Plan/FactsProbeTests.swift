@@ -4,7 +4,6 @@ import Testing
 
 @Suite struct FactsProbeTests {
     @Test func parsesEveryFact() throws {
-        let config = "# edgeup\ndisable:\n- traefik\ncluster-init: true\n"
         let nodes = """
             {"items": [
               {"metadata": {"name": "s1", "labels": {"node-role.kubernetes.io/control-plane": "true",
@@ -26,8 +25,13 @@ import Testing
             k3s_version=k3s version v1.31.4+k3s1 (a1b2c3d4)
             k3s_sha256=feed
             config_sha256=c0ffee
-            config_b64=\(Data(config.utf8).base64EncodedString())
+            config_key=disable 1111111111111111111111111111111111111111111111111111111111111111  -
+            config_key=cluster-init 2222222222222222222222222222222222222222222222222222222222222222  -
+            config_key=\u{1b}[2Jx 3333333333333333333333333333333333333333333333333333333333333333  -
             join_token=0123456789abcdef
+            agent_token=fedcba9876543210
+            agent_join_token=00112233445566ff
+            restart_pending=restart: to apply: config.yaml\u{1b}[31m
             service_sha256=5e
             service_active=1
             image=123456 k3s-airgap-images-arm64.tar.zst
@@ -45,8 +49,11 @@ import Testing
         #expect(facts.initSystem == .systemd)
         #expect(facts.clock == 1_700_000_000)
         #expect(facts.k3s.version == K3sVersion("v1.31.4+k3s1"))
-        #expect(facts.k3s.configKeys?.keys.sorted() == ["cluster-init", "disable"])
+        #expect(facts.k3s.configKeys?.keys.sorted() == ["cluster-init", "disable"], "a key that is no flag name is dropped")
+        #expect(facts.k3s.configKeys?["disable"] == String(repeating: "1", count: 64))
         #expect(facts.k3s.joinTokenFingerprint == "0123456789abcdef")
+        #expect(facts.k3s.agentTokenFingerprint == "fedcba9876543210" && facts.k3s.agentJoinTokenFingerprint == "00112233445566ff")
+        #expect(facts.k3s.pendingRestart == "restart: to apply: config.yaml\\u{1b}[31m", "a host's text is escaped")
         #expect(facts.k3s.serverTokenFingerprint == nil)
         #expect(facts.k3s.serviceActive && !facts.k3s.serviceEnabled)
         #expect(facts.k3s.airgapImages == ["k3s-airgap-images-arm64.tar.zst": 123_456])
@@ -70,10 +77,11 @@ import Testing
     @Test func scriptNeverPrintsSecrets() {
         for role in Role.allCases {
             let script = FactsProbe.script(for: role)
-            // Token files only ever pass through sha256sum.
-            for line in script.split(separator: "\n") where line.contains("token") {
-                #expect(line.contains("sha256sum"), "\(line)")
+            // Token files only ever pass through sha256sum (`fp`); config.yaml only through the per-key hashes.
+            for line in script.split(separator: "\n") where line.contains("token") && line.contains("echo") {
+                #expect(line.contains("| fp") || line.contains("$(fp <"), "\(line)")
             }
+            #expect(!script.contains("base64 <"), "no file's content is sent back")
             #expect(script.contains(K3sPaths.serviceName(for: role)))
         }
     }

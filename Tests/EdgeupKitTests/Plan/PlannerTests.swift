@@ -30,8 +30,10 @@ import Testing
             let k3s = K3sFacts(
                 version: desired.version, binarySHA256: Self.binary.sha256, configSHA256: desired.config.fingerprint,
                 configKeys: desired.config.keyFingerprints,
-                joinTokenFingerprint: store.isFirstServer(host) ? nil : "t0ken",
+                joinTokenFingerprint: store.isFirstServer(host) ? nil : host.role == .server ? "t0ken" : "ag3nt",
                 serverTokenFingerprint: host.role == .server ? "t0ken" : nil,
+                agentTokenFingerprint: host.role == .server ? "s3cret" : nil,
+                agentJoinTokenFingerprint: host.role == .server ? "ag3nt" : nil,
                 serviceFilesSHA256: desired.serviceSHA256, serviceActive: true, serviceEnabled: true,
                 scriptsSHA256: desired.scriptsSHA256, apiReady: host.role == .server,
                 nodes: host.role == .server ? store.hosts.map { NodeFacts(name: $0.name, ready: true, roles: []) } : nil)
@@ -71,17 +73,19 @@ import Testing
     @Test func newStoreInstallsInKubernetesOrder() {
         let plan = planner.plan(ha, observations: bare(ha))
         #expect(summary(plan) == [
-            "install s1", "write-scripts s1", "write-service s1", "write-config s1", "start s1",
-            "install s2", "write-scripts s2", "write-service s2", "write-config s2", "write-token s2", "start s2",
-            "install s3", "write-scripts s3", "write-service s3", "write-config s3", "write-token s3", "start s3",
+            "install s1", "write-scripts s1", "write-service s1", "write-config s1", "write-agent-token s1", "start s1",
+            "install s2", "write-scripts s2", "write-service s2", "write-config s2", "write-token s2", "write-agent-token s2", "start s2",
+            "install s3", "write-scripts s3", "write-service s3", "write-config s3", "write-token s3", "write-agent-token s3", "start s3",
             "install a1", "write-scripts a1", "write-service a1", "write-config a1", "write-token a1", "start a1",
             "fetch-kubeconfig s1",
         ])
         #expect(plan.actions[0].reason == "v1.31.4+k3s1, uploaded (air gap)")
-        #expect(plan.actions[4].reason == "initialise the cluster (embedded etcd)")
-        #expect(plan.actions[10].reason == "join as a server")
-        #expect(plan.actions[9].reason == "read from the first server once it is up")
-        #expect(plan.actions[22].reason == "join as an agent")
+        #expect(plan.actions[4].reason == "no agent token yet: edgeup generates one")
+        #expect(plan.actions[5].reason == "initialise the cluster (embedded etcd)")
+        #expect(plan.actions[12].reason == "join as a server")
+        #expect(plan.actions[10].reason == "read from the first server once it is up")
+        #expect(plan.actions[11].reason == "agent token missing: copied from the first server")
+        #expect(plan.actions[25].reason == "join as an agent")
         #expect(plan.status == .changes)
     }
 
@@ -171,7 +175,7 @@ import Testing
         var store = inventory.stores[1]
         store.k3s.binary = nil
         let plan = planner.plan(store, observations: bare(store))
-        #expect(summary(plan) == ["install pi", "write-config pi", "start pi", "fetch-kubeconfig pi"])
+        #expect(summary(plan) == ["install pi", "write-config pi", "write-agent-token pi", "start pi", "fetch-kubeconfig pi"])
         #expect(plan.actions[0].reason == "v1.31.4+k3s1 with the k3s installer")
     }
 

@@ -59,9 +59,9 @@ public struct StoreRunner: Sendable {
             done = try await execute(store, plan: plan, observations: observations)
             outcome = StoreOutcome(store: store.name, converged: true)
         } catch let error as ProvisioningError {
-            outcome = StoreOutcome(store: store.name, converged: false, message: error.description)
+            outcome = StoreOutcome(store: store.name, converged: false, message: Self.interrupted(error.description))
         } catch {
-            outcome = StoreOutcome(store: store.name, converged: false, message: "\(error)")
+            outcome = StoreOutcome(store: store.name, converged: false, message: Self.interrupted("\(error)"))
         }
         events(RunEvent(
             .storeFinished, run: run, store: store.name, outcome: outcome.converged ? .ok : .failed,
@@ -83,8 +83,38 @@ public struct StoreRunner: Sendable {
                 host: store.name, step: "preflight", plan.problems.map(\.description).joined(separator: "; "))
         }
         guard let firstHost = store.firstServer else { return [] }
-        let byHost = Dictionary(grouping: plan.actions.filter { $0.host != nil && !$0.kind.isStoreWide }) { $0.host! }
         let first = try await makeOperator(firstHost, store, observations)
+        let lock = StoreLock(first: first, run: run, owner: StoreLock.localOwner)
+        if case let .tookOver(previous) = try await lock.acquire() {
+            events(RunEvent(.warning, run: run, store: store.name, host: firstHost.name, message: "took over the store lock of \(previous)"))
+        }
+        let renewal = lock.keepAlive()
+        // Released even when the run was interrupted (a cancelled task could not run it).
+        let release = { @Sendable in
+            renewal.cancel()
+            await Task.detached { await lock.release() }.value
+        }
+        do {
+            let done = try await execute(store, plan: plan, observations: observations, first: first)
+            await release()
+            return done
+        } catch {
+            await release()
+            throw error
+        }
+    }
+
+    /// A failure caused by SIGINT/SIGTERM says so first.
+    private static func interrupted(_ message: String) -> String {
+        Task.isCancelled ? "interrupted: \(message)" : message
+    }
+
+    /// The store's actions, under its lock.
+    private func execute(
+        _ store: Store, plan: StorePlan, observations: [String: HostObservation], first: HostOperator
+    ) async throws -> [String] {
+        let firstHost = first.target.host
+        let byHost = Dictionary(grouping: plan.actions.filter { $0.host != nil && !$0.kind.isStoreWide }) { $0.host! }
         let tokens = TokenSource(first: first)
         var done: [String] = []
         // Servers one at a time: etcd admits one learner at a time, and a restart of an HA store

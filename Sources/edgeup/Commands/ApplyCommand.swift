@@ -93,10 +93,14 @@ struct ApplyCommand: AsyncParsableCommand {
             rollout: RolloutOptions(
                 canary: canary, batchSize: batchSize, maxConcurrentStores: maxConcurrentStores,
                 maxFailedStores: maxFailedStores))
-        let result = await runner.apply(
-            fresh, stores: stores, observations: observations, planner: planner, run: journal.run, journal: journal,
-            events: events)
-        events(RunEvent(.runFinished, run: journal.run, outcome: result.allConverged ? .ok : .failed))
+        let (result, interruption) = await Interruption.guarding(notice: { printError("edgeup: \($0)") }) {
+            await runner.apply(
+                fresh, stores: stores, observations: observations, planner: planner, run: journal.run, journal: journal,
+                events: events)
+        }
+        events(RunEvent(
+            .runFinished, run: journal.run, outcome: result.allConverged ? .ok : .failed,
+            message: interruption.signalNumber.map { "interrupted by signal \($0)" }))
         reporter.finish()
         await session.close()
         journal.close()
@@ -106,6 +110,7 @@ struct ApplyCommand: AsyncParsableCommand {
             try summary.junit(name: "edgeup apply", seconds: timing.seconds).xml
                 .write(toFile: reportJUnit, atomically: true, encoding: .utf8)
         }
+        if let status = interruption.exitStatus { throw ExitCode(status) }
         if !result.allConverged { throw ExitCode.failure }
     }
 

@@ -27,7 +27,7 @@ final class OpenSSHSession: TransportSession {
         options: SSHClientOptions, askpass: String, passphrase: Secret?, reactor: Reactor
     ) async throws(SSHError) -> OpenSSHSession {
         let controlPath = "\(directory)/c\(index)"
-        var environment = ProcessInfo.processInfo.environment
+        var environment = OpenSSHEnvironment.forSSH(from: ProcessInfo.processInfo.environment, useAgent: hop.useAgent)
         var arguments = [
             "-p", String(hop.port), "-l", hop.user,
             "-o", "ControlPath=\(controlPath)",

@@ -476,6 +476,47 @@ final class EdgeSSHTests: XCTestCase {
         }
     }
 
+    /// The system ssh gets HOME, PATH and the agent socket, not the operator's secrets.
+    func testOpenSSHRunsWithOnlyTheEnvironmentItNeeds() async throws {
+        let lab = try lab()
+        let server = try lab.sshd("main")
+        let known = try lab.knownHosts("kh-env", servers: [server])
+        let dumps = "\(lab.root)/ssh-env"
+        try FileManager.default.createDirectory(atPath: dumps, withIntermediateDirectories: true)
+        let wrapper = "\(lab.root)/ssh-wrapper"
+        try "#!/bin/sh\nenv > \(dumps)/$$\nexec /usr/bin/ssh \"$@\"\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let secret = "s3cret-\(UUID().uuidString)"
+        setenv("EDGESSH_TEST_SUDO_PASSWORD", secret, 1)
+        setenv("SSH_AUTH_SOCK", "\(lab.root)/no-agent.sock", 1)
+        defer {
+            unsetenv("EDGESSH_TEST_SUDO_PASSWORD")
+            unsetenv("SSH_AUTH_SOCK")
+        }
+        func environments(useAgent: Bool) async throws -> [String] {
+            try? FileManager.default.removeItem(atPath: dumps)
+            try FileManager.default.createDirectory(atPath: dumps, withIntermediateDirectories: true)
+            let client = SSHClient(options: SSHClientOptions(connectTimeout: .seconds(10), passphraseProvider: { _ in nil }, sshExecutable: wrapper))
+            let host = try await client.connect(SSHTarget(host: lab.hop(server, knownHosts: known, transport: .openssh, useAgent: useAgent)))
+            let r = try await host.run(RemoteCommand("echo ran"))
+            XCTAssertEqual(r.stdoutText, "ran\n")
+            await host.close()
+            await client.shutdown()
+            return try FileManager.default.contentsOfDirectory(atPath: dumps).map { try String(contentsOfFile: "\(dumps)/\($0)", encoding: .utf8) }
+        }
+        for useAgent in [false, true] {
+            let seen = try await environments(useAgent: useAgent)
+            XCTAssertGreaterThanOrEqual(seen.count, 2, "the master and the command each ran ssh")
+            for environment in seen {
+                let names = Set(environment.split(separator: "\n").compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
+                XCTAssertFalse(environment.contains(secret), "a secret reached ssh's environment")
+                XCTAssertTrue(names.isSubset(of: ["HOME", "USER", "LOGNAME", "PATH", "XDG_RUNTIME_DIR", "SSH_SK_PROVIDER", "SSH_AUTH_SOCK", "PWD", "SHLVL", "_"]), "\(names.sorted())")
+                XCTAssertTrue(names.contains("HOME") && names.contains("PATH"), "\(names.sorted())")
+                XCTAssertEqual(names.contains("SSH_AUTH_SOCK"), useAgent, "the agent socket only for hops that use the agent")
+            }
+        }
+    }
+
     // MARK: - Gateways
 
     func testTwoGatewayChainSharesOneConnectionPerGateway() async throws {

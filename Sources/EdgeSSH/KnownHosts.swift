@@ -9,12 +9,16 @@ final class KnownHosts {
         case changed(knownKeyBase64: String)
         /// Nothing for this host and key type; `otherTypes` lists key types the file has for it.
         case unknown(otherTypes: [String])
+        /// An `@revoked` line matching this host lists the presented key: refused, whatever else matches.
+        case revoked(line: String)
     }
 
     let path: String
     private let hosts: OpaquePointer
     /// Key types the file holds for this host, e.g. ["ssh-ed25519"].
     private let knownTypes: [String]
+    /// `@revoked` lines for this host, with their key blobs (libssh2 knows no markers).
+    private let revokedKeys: [(line: String, blob: Data)]
 
     /// Loads only the lines naming `name`, from the process-wide index.
     init(session: OpaquePointer, path: String, name: String) {
@@ -22,11 +26,17 @@ final class KnownHosts {
         let collection = libssh2_knownhost_init(session)!  // nil only when out of memory
         hosts = collection
         var types: [String] = []
+        var revoked: [(line: String, blob: Data)] = []
         for entry in KnownHostsIndex.shared.entries(for: name, in: path) {
+            if entry.revoked {
+                if let blob = Data(base64Encoded: entry.key) { revoked.append((entry.line, blob)) }
+                continue
+            }
             let rc = entry.line.withCString { libssh2_knownhost_readline(collection, $0, strlen($0), LIBSSH2_KNOWNHOST_FILE_OPENSSH) }
             if rc == 0 && !types.contains(entry.keyType) { types.append(entry.keyType) }
         }
         knownTypes = types
+        revokedKeys = revoked
     }
 
     deinit { libssh2_knownhost_free(hosts) }
@@ -40,6 +50,7 @@ final class KnownHosts {
     }
 
     func check(name: String, keyBlob: [UInt8], hostKeyType: Int32) -> Verdict {
+        if let revoked = revokedKeys.first(where: { $0.blob.elementsEqual(keyBlob) }) { return .revoked(line: revoked.line) }
         guard let type = Self.keyTypes.first(where: { $0.hostKeyType == hostKeyType }) else {
             return .unknown(otherTypes: knownTypes)
         }
@@ -119,6 +130,8 @@ final class KnownHosts {
         case .changed(let known):
             throw SSHError(.hostKeyChanged, hop: hop, step: .hostKey,
                            "another connection added a different key (\(fingerprint(base64: known))) to \(path) meanwhile")
+        case .revoked:
+            throw SSHError(.hostKeyRevoked, hop: hop, step: .hostKey, "the key was marked @revoked in \(path) meanwhile")
         case .unknown: break
         }
         var text = line + "\n"

@@ -6,15 +6,21 @@ import Foundation
 final class KnownHostsIndex: Sendable {
     static let shared = KnownHostsIndex()
 
-    private enum Names {
+    fileprivate enum Names {
         case plain(Set<String>)
         case hashed(salt: [UInt8], hash: [UInt8])
+        /// OpenSSH patterns (`*`, `?`, `!negated`), honoured on `@revoked` lines only.
+        case patterns([String])
     }
 
-    private struct Entry {
+    struct Entry {
         let line: String
-        let names: Names
+        fileprivate let names: Names
         let keyType: String
+        /// The key blob, base64 as in the file.
+        let key: String
+        /// An `@revoked` line: this key is refused for the matching hosts, whatever else matches.
+        let revoked: Bool
     }
 
     private struct File {
@@ -25,9 +31,9 @@ final class KnownHostsIndex: Sendable {
 
     private let files = Locked([String: File]())
 
-    /// The entries of `path` for `name` (exactly, as OpenSSH writes it: `[host]:port` off port 22):
-    /// their lines, and their key types.
-    func entries(for name: String, in path: String) -> [(line: String, keyType: String)] {
+    /// The entries of `path` for `name` (lowercase, as OpenSSH writes it: `[host]:port` off port 22,
+    /// or a host key alias), and the `@revoked` entries whose patterns match it.
+    func entries(for name: String, in path: String) -> [Entry] {
         let stamp = Self.stamp(path)
         var file = files.withLock { $0[path] }
         if file?.stamp != stamp {
@@ -44,6 +50,7 @@ final class KnownHostsIndex: Sendable {
                 switch file.entries[i].names {
                 case .plain(let names): names.contains(name)
                 case .hashed(let salt, let hash): SHA256Digest.hmacSHA1(key: salt, message: message) == hash
+                case .patterns(let patterns): Self.matches(name, patterns)
                 }
             }
             file.matches[name] = indices
@@ -56,7 +63,7 @@ final class KnownHostsIndex: Sendable {
                 }
             }
         }
-        return indices.map { (file.entries[$0].line, file.entries[$0].keyType) }
+        return indices.map { file.entries[$0] }
     }
 
     /// Changes whenever the file does (accept-new appends change size and mtime).
@@ -71,22 +78,56 @@ final class KnownHostsIndex: Sendable {
         return [Int(info.st_ino), Int(info.st_size), modified.tv_sec, modified.tv_nsec]
     }
 
-    /// Marker lines (@cert-authority, @revoked) are skipped: libssh2 cannot use them.
+    /// `@revoked` lines are kept (marked); `@cert-authority` lines are skipped:
+    /// libssh2 cannot check host certificates.
     private static func parse(_ path: String) -> [Entry] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
         return text.split(whereSeparator: \.isNewline).compactMap { raw in
-            let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            var fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            let revoked = fields.first == "@revoked"
+            if revoked { fields.removeFirst() }
             guard fields.count >= 3, !fields[0].hasPrefix("#"), !fields[0].hasPrefix("@") else { return nil }
             let hosts = fields[0]
+            var line = String(raw)
             let names: Names
             if hosts.hasPrefix("|1|") {
                 let parts = hosts.split(separator: "|")
                 guard parts.count == 3, let salt = Data(base64Encoded: String(parts[1])), let hash = Data(base64Encoded: String(parts[2])) else { return nil }
                 names = .hashed(salt: [UInt8](salt), hash: [UInt8](hash))
+            } else if revoked {
+                names = .patterns(hosts.split(separator: ",").map(String.init))
             } else {
-                names = .plain(Set(hosts.split(separator: ",").map(String.init)))
+                // OpenSSH compares host names case-insensitively; libssh2 hands them to strcmp.
+                names = .plain(Set(hosts.lowercased().split(separator: ",").map(String.init)))
+                line = ([hosts.lowercased()] + fields.dropFirst().map(String.init)).joined(separator: " ")
             }
-            return Entry(line: String(raw), names: names, keyType: String(fields[1]))
+            return Entry(line: line, names: names, keyType: String(fields[1]), key: String(fields[2]), revoked: revoked)
         }
+    }
+
+    /// OpenSSH's rule for a pattern list: some pattern matches and no negated one does
+    /// (host names compare case-insensitively).
+    private static func matches(_ name: String, _ patterns: [String]) -> Bool {
+        let host = Array(name.lowercased().utf8)
+        var positive = false
+        for pattern in patterns {
+            let negated = pattern.hasPrefix("!")
+            guard glob(Array(pattern.dropFirst(negated ? 1 : 0).lowercased().utf8)[...], host[...]) else { continue }
+            if negated { return false }
+            positive = true
+        }
+        return positive
+    }
+
+    /// `*` matches any run of characters, `?` one; everything else itself (no `[...]` classes:
+    /// `[host]:port` names are literal).
+    private static func glob(_ pattern: ArraySlice<UInt8>, _ text: ArraySlice<UInt8>) -> Bool {
+        guard let first = pattern.first else { return text.isEmpty }
+        if first == UInt8(ascii: "*") {
+            let rest = pattern.dropFirst()
+            return (text.startIndex...text.endIndex).contains { glob(rest, text[$0...]) }
+        }
+        guard let character = text.first, first == UInt8(ascii: "?") || first == character else { return false }
+        return glob(pattern.dropFirst(), text.dropFirst())
     }
 }

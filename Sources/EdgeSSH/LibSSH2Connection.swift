@@ -227,6 +227,10 @@ actor LibSSH2Connection {
         switch knownHosts.check(name: name, keyBlob: blob, hostKeyType: type) {
         case .match:
             return
+        case .revoked:
+            throw SSHError(.hostKeyRevoked, hop: hop.label, step: .hostKey,
+                           "REVOKED HOST KEY for \(name): the server presents \(presented), which \(path) marks @revoked",
+                           hint: "a revoked key may be stolen: someone may be impersonating the host; give the host a new key and add that to known_hosts")
         case .changed(let known):
             throw SSHError(.hostKeyChanged, hop: hop.label, step: .hostKey,
                            "HOST KEY CHANGED for \(name): \(path) has \(KnownHosts.fingerprint(base64: known)), the server now presents \(presented)",
@@ -239,7 +243,7 @@ actor LibSSH2Connection {
             guard hop.hostKeyPolicy == .acceptNew else {
                 throw SSHError(.hostKeyUnknown, hop: hop.label, step: .hostKey,
                                "\(name) is not in \(path) (the server presents \(presented))",
-                               hint: "verify the fingerprint and add the host to known_hosts (ssh-keyscan -p \(hop.port) \(hop.address)), or use host key policy accept-new")
+                               hint: unknownHostHint(name: name, path: path, keyType: KnownHosts.typeName(type)))
             }
             guard let line = knownHosts.line(name: name, keyBlob: blob, hostKeyType: type) else {
                 throw SSHError(.hostKeyFile, hop: hop.label, step: .hostKey, "cannot format a known_hosts entry for a \(KnownHosts.typeName(type)) key")
@@ -248,6 +252,17 @@ actor LibSSH2Connection {
                 KnownHosts(session: session, path: path, name: name).check(name: name, keyBlob: blob, hostKeyType: type)
             }
         }
+    }
+
+    private func unknownHostHint(name: String, path: String, keyType: String) -> String {
+        guard hop.hostKeyAlias != nil else {
+            return "verify the fingerprint and add the host to known_hosts (ssh-keyscan -p \(hop.port) \(hop.address)), or use host key policy accept-new"
+        }
+        let bare = SSHHop.openSSHName(address: hop.address, port: hop.port)
+        if KnownHostsIndex.shared.entries(for: bare, in: path).contains(where: { !$0.revoked }) {
+            return "\(path) lists the bare address \(bare), which stores behind other gateways may share: if that entry is this host's, add its key again under '\(name)'"
+        }
+        return "verify the fingerprint and add it to \(path) as '\(name) \(keyType) KEY' (a host behind gateways is named by its route), or use host key policy accept-new"
     }
 
     private func authenticate(_ context: LoginContext, _ deadline: Deadline) async throws(SSHError) {

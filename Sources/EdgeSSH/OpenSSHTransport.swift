@@ -27,12 +27,14 @@ final class OpenSSHSession: TransportSession {
         options: SSHClientOptions, askpass: String, passphrase: Secret?, reactor: Reactor
     ) async throws(SSHError) -> OpenSSHSession {
         let controlPath = "\(directory)/c\(index)"
-        var environment = ProcessInfo.processInfo.environment
+        var environment = OpenSSHEnvironment.forSSH(from: ProcessInfo.processInfo.environment, useAgent: hop.useAgent)
         var arguments = [
             "-p", String(hop.port), "-l", hop.user,
             "-o", "ControlPath=\(controlPath)",
             "-o", "StrictHostKeyChecking=\(hop.hostKeyPolicy == .strict ? "yes" : hop.hostKeyPolicy == .acceptNew ? "accept-new" : "no")",
             "-o", "UserKnownHostsFile=\(hop.hostKeyPolicy == .insecureIgnore ? "/dev/null" : hop.knownHostsFile)",
+            // The same known_hosts name as the libssh2 transport: a gateway-reached host by its route.
+            "-o", "HostKeyAlias=\(hop.knownHostsName)",
             "-o", "GlobalKnownHostsFile=/dev/null",
             "-o", "ConnectTimeout=\(max(1, Int(options.connectTimeout.seconds)))",
             "-o", "LogLevel=ERROR",
@@ -88,11 +90,14 @@ final class OpenSSHSession: TransportSession {
         if said.contains("timed out") {
             return error(.timeout, .connect, "the host may be down, or a firewall drops the traffic")
         }
+        if said.contains("REVOKED HOST KEY") {
+            return error(.hostKeyRevoked, .hostKey, "a revoked key may be stolen: someone may be impersonating the host; give the host a new key and add that to known_hosts")
+        }
         if said.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || said.contains("Host key for") && said.contains("has changed") {
             return error(.hostKeyChanged, .hostKey, "if the host was reinstalled, remove the old entry with ssh-keygen -R")
         }
         if said.contains("Host key verification failed") {
-            return error(.hostKeyUnknown, .hostKey, "add the host to \(hop.knownHostsFile), or use host key policy accept-new")
+            return error(.hostKeyUnknown, .hostKey, "add the host to \(hop.knownHostsFile) as \(hop.knownHostsName), or use host key policy accept-new")
         }
         if said.contains("Permission denied") {
             return error(.authFailed, .auth, "check the key, the agent and authorized_keys for \(hop.user)")

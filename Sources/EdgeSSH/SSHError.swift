@@ -2,7 +2,7 @@
 public struct SSHError: Error, Sendable, CustomStringConvertible, Equatable {
     public enum Kind: String, Sendable {
         case connectRefused, connectFailed, timeout
-        case hostKeyUnknown, hostKeyChanged, hostKeyFile
+        case hostKeyUnknown, hostKeyChanged, hostKeyRevoked, hostKeyFile
         case authFailed, unsupportedKey, keyFile
         case channel, sftp, transfer, sudo, disconnected, cancelled, protocolError, localProcess
     }

@@ -33,11 +33,15 @@ public struct SSHHop: Sendable, Hashable {
     public var knownHostsFile: String
     public var hostKeyPolicy: HostKeyPolicy
     public var transport: SSHTransportKind
+    /// The name of this hop's key in known_hosts, like OpenSSH's HostKeyAlias; nil: the plain
+    /// OpenSSH name. Hops behind gateways need their route in it, as stores share LAN addresses.
+    public var hostKeyAlias: String?
 
     public init(
         label: String, address: String, port: Int = 22, user: String,
         identityFiles: [String] = [], passphraseEnv: String? = nil, useAgent: Bool = true,
-        knownHostsFile: String, hostKeyPolicy: HostKeyPolicy = .strict, transport: SSHTransportKind = .libssh2
+        knownHostsFile: String, hostKeyPolicy: HostKeyPolicy = .strict, transport: SSHTransportKind = .libssh2,
+        hostKeyAlias: String? = nil
     ) {
         self.label = label
         self.address = address
@@ -49,10 +53,15 @@ public struct SSHHop: Sendable, Hashable {
         self.knownHostsFile = knownHostsFile
         self.hostKeyPolicy = hostKeyPolicy
         self.transport = transport
+        self.hostKeyAlias = hostKeyAlias
     }
 
-    /// The host name as known_hosts writes it: `[host]:port` off port 22.
-    var knownHostsName: String { port == 22 ? address : "[\(address)]:\(port)" }
+    /// The name both transports look up in known_hosts and append with accept-new; lowercase,
+    /// as OpenSSH lowercases host names and aliases before it looks them up.
+    public var knownHostsName: String { (hostKeyAlias ?? Self.openSSHName(address: address, port: port)).lowercased() }
+
+    /// The host name as OpenSSH writes it in known_hosts for a direct connection: `[host]:port` off port 22.
+    public static func openSSHName(address: String, port: Int) -> String { port == 22 ? address : "[\(address)]:\(port)" }
 }
 
 /// A host and the gateways (jump hosts) that lead to it, outermost first.

@@ -33,6 +33,12 @@ final class EdgeSSHTests: XCTestCase {
         }
     }
 
+    /// Gateways A (127.0.0.1) and B (127.0.0.2) logging forwards, and targets C and D on 127.0.0.3.
+    private func gatewaysAndTargets(_ lab: Lab) throws -> (Lab.SSHD, Lab.SSHD, Lab.SSHD, Lab.SSHD) {
+        (try lab.sshd("gwA", logLevel: "DEBUG1"), try lab.sshd("gwB", address: "127.0.0.2", logLevel: "DEBUG1"),
+         try lab.sshd("targetC", address: "127.0.0.3"), try lab.sshd("targetD", address: "127.0.0.3"))
+    }
+
     private func connect(_ client: SSHClient, _ hop: SSHHop, via gateways: [SSHHop] = []) async throws -> any RemoteHost {
         try await client.connect(SSHTarget(host: hop, gateways: gateways))
     }
@@ -352,14 +358,170 @@ final class EdgeSSHTests: XCTestCase {
         await client.shutdown()
     }
 
+    /// One address reached through two gateways is two hosts (stores reuse LAN ranges): each
+    /// route has its own known_hosts entry, and a key valid for one route is refused on the other.
+    func testHostKeyAliasesKeepOneAddressApartPerRouteOnBothTransports() async throws {
+        let lab = try lab()
+        let (a, b, c, d) = try gatewaysAndTargets(lab)
+        let plain = SSHHop.openSSHName(address: c.address, port: c.port)
+        let viaA = "gwa/\(plain)", viaB = "gwb/\(plain)"
+        for transport in [SSHTransportKind.libssh2, .openssh] {
+            let known = try lab.knownHosts("kh-alias-\(transport)", servers: [a, b])
+            let before = try String(contentsOfFile: known, encoding: .utf8)
+            let client = client()
+            for (gateway, alias) in [(a, viaA), (b, viaB)] {
+                let host = try await client.connect(SSHTarget(
+                    host: lab.hop(c, knownHosts: known, policy: .acceptNew, transport: transport, alias: alias),
+                    gateways: [lab.hop(gateway, knownHosts: known, transport: transport)]))
+                await host.close()
+            }
+            let written = try String(contentsOfFile: known, encoding: .utf8)
+            XCTAssertEqual(written.split(separator: "\n").count, before.split(separator: "\n").count + 2, "\(transport): one entry per route\n\(written)")
+            for alias in [viaA, viaB] {
+                let entries = Lab.knownHostsEntries(alias, in: known)
+                XCTAssertEqual(entries.count, 1, "\(transport): \(alias) in\n\(written)")
+                XCTAssertTrue(entries.first?.contains(String(c.hostPublicKey.split(separator: " ")[1])) == true, "\(transport): \(entries)")
+            }
+            XCTAssertEqual(Lab.knownHostsEntries(plain, in: known), [], "\(transport): the bare address was written")
+            if transport == .libssh2 {
+                XCTAssertTrue(written.contains("\n\(viaA) ssh-ed25519 "), written)
+            }
+            await client.shutdown()
+
+            // The route through A now holds D's key, the bare address C's: C through A is refused.
+            // (B's entry is in upper case: names compare case-insensitively, as in OpenSSH.)
+            let swapped = "\(lab.root)/kh-alias-swapped-\(transport)"
+            try (before + "\(viaA) \(d.hostPublicKey)\n\(viaB.uppercased()) \(c.hostPublicKey)\n\(plain) \(c.hostPublicKey)\n")
+                .write(toFile: swapped, atomically: true, encoding: .utf8)
+            let swappedBefore = try String(contentsOfFile: swapped, encoding: .utf8)
+            let again = self.client()
+            for policy in [HostKeyPolicy.strict, .acceptNew] {
+                let refused = await expectError { () async throws(SSHError) in
+                    try await again.connect(SSHTarget(
+                        host: lab.hop(c, knownHosts: swapped, policy: policy, transport: transport, label: "store-a/c", alias: viaA),
+                        gateways: [lab.hop(a, knownHosts: swapped, transport: transport)]))
+                }
+                XCTAssertEqual(refused?.kind, .hostKeyChanged, "\(transport) \(policy): \(refused?.description ?? "")")
+                XCTAssertEqual(refused?.hop, "store-a/c")
+                if transport == .libssh2 {
+                    XCTAssertTrue(refused?.message.contains(viaA) == true, refused?.description ?? "")
+                }
+            }
+            let other = try await again.connect(SSHTarget(
+                host: lab.hop(c, knownHosts: swapped, transport: transport, alias: viaB),
+                gateways: [lab.hop(b, knownHosts: swapped, transport: transport)]))
+            let r = try await other.run(RemoteCommand("echo other-route"))
+            XCTAssertEqual(r.stdoutText, "other-route\n", "\(transport)")
+            await other.close()
+            XCTAssertEqual(try String(contentsOfFile: swapped, encoding: .utf8), swappedBefore, "\(transport): accept-new never replaces")
+
+            // An entry under the bare address alone (written before routes named hosts) vouches for nothing.
+            let bare = "\(lab.root)/kh-alias-bare-\(transport)"
+            try (before + "\(plain) \(c.hostPublicKey)\n").write(toFile: bare, atomically: true, encoding: .utf8)
+            let unknown = await expectError { () async throws(SSHError) in
+                try await again.connect(SSHTarget(
+                    host: lab.hop(c, knownHosts: bare, transport: transport, alias: viaA),
+                    gateways: [lab.hop(a, knownHosts: bare, transport: transport)]))
+            }
+            XCTAssertEqual(unknown?.kind, .hostKeyUnknown, "\(transport): \(unknown?.description ?? "")")
+            XCTAssertTrue(unknown?.hint?.contains(viaA) == true, "\(transport): the hint names the route: \(unknown?.description ?? "")")
+            if transport == .libssh2 {
+                XCTAssertTrue(unknown?.hint?.contains("bare address \(plain)") == true, unknown?.description ?? "")
+            }
+            await again.shutdown()
+        }
+    }
+
+    /// `@revoked` lines (by exact name or pattern) refuse the key even when another line lists it.
+    func testRevokedKeysAreRefusedOnBothTransports() async throws {
+        let lab = try lab()
+        let server = try lab.sshd("revoked")
+        let name = SSHHop.openSSHName(address: server.address, port: server.port)
+        let key = server.hostPublicKey
+        let cases: [(file: String, text: String, refused: Bool)] = [
+            ("kh-revoked-star", "\(name) \(key)\n@revoked * \(key)\n", true),
+            ("kh-revoked-exact", "@revoked \(name) \(key)\n\(name) \(key)\n", true),
+            ("kh-revoked-glob", "\(name) \(key)\n@revoked 127.0.0.?,[127.0.0.1]:* \(key)\n", true),
+            ("kh-revoked-negated", "\(name) \(key)\n@revoked *,!\(name) \(key)\n", false),
+            ("kh-revoked-other", "\(name) \(key)\n@revoked 10.9.9.* \(key)\n", false),
+        ]
+        for transport in [SSHTransportKind.libssh2, .openssh] {
+            let client = client()
+            for entry in cases {
+                let path = "\(lab.root)/\(entry.file)-\(transport)"
+                try entry.text.write(toFile: path, atomically: true, encoding: .utf8)
+                for policy in [HostKeyPolicy.strict, .acceptNew] {
+                    let hop = lab.hop(server, knownHosts: path, policy: policy, transport: transport)
+                    if entry.refused {
+                        let error = await expectError { () async throws(SSHError) in try await client.connect(SSHTarget(host: hop)) }
+                        XCTAssertEqual(error?.kind, .hostKeyRevoked, "\(transport) \(entry.file) \(policy): \(error?.description ?? "")")
+                        XCTAssertEqual(error?.step, .hostKey)
+                        XCTAssertTrue(error?.description.contains("revoked") == true || error?.description.contains("REVOKED") == true)
+                    } else {
+                        let host = try await client.connect(SSHTarget(host: hop))
+                        await host.close()
+                    }
+                }
+                XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), entry.text, "\(transport) \(entry.file): the file is never changed")
+            }
+            // Nothing but the revoked line: accept-new must not add the key.
+            let only = "\(lab.root)/kh-revoked-only-\(transport)"
+            try "@revoked \(name) \(key)\n".write(toFile: only, atomically: true, encoding: .utf8)
+            let error = await expectError { () async throws(SSHError) in
+                try await client.connect(SSHTarget(host: lab.hop(server, knownHosts: only, policy: .acceptNew, transport: transport)))
+            }
+            XCTAssertEqual(error?.kind, .hostKeyRevoked, "\(transport): \(error?.description ?? "")")
+            XCTAssertEqual(try String(contentsOfFile: only, encoding: .utf8), "@revoked \(name) \(key)\n", "\(transport)")
+            await client.shutdown()
+        }
+    }
+
+    /// The system ssh gets HOME, PATH and the agent socket, not the operator's secrets.
+    func testOpenSSHRunsWithOnlyTheEnvironmentItNeeds() async throws {
+        let lab = try lab()
+        let server = try lab.sshd("main")
+        let known = try lab.knownHosts("kh-env", servers: [server])
+        let dumps = "\(lab.root)/ssh-env"
+        try FileManager.default.createDirectory(atPath: dumps, withIntermediateDirectories: true)
+        let wrapper = "\(lab.root)/ssh-wrapper"
+        try "#!/bin/sh\nenv > \(dumps)/$$\nexec /usr/bin/ssh \"$@\"\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let secret = "s3cret-\(UUID().uuidString)"
+        setenv("EDGESSH_TEST_SUDO_PASSWORD", secret, 1)
+        setenv("SSH_AUTH_SOCK", "\(lab.root)/no-agent.sock", 1)
+        defer {
+            unsetenv("EDGESSH_TEST_SUDO_PASSWORD")
+            unsetenv("SSH_AUTH_SOCK")
+        }
+        func environments(useAgent: Bool) async throws -> [String] {
+            try? FileManager.default.removeItem(atPath: dumps)
+            try FileManager.default.createDirectory(atPath: dumps, withIntermediateDirectories: true)
+            let client = SSHClient(options: SSHClientOptions(connectTimeout: .seconds(10), passphraseProvider: { _ in nil }, sshExecutable: wrapper))
+            let host = try await client.connect(SSHTarget(host: lab.hop(server, knownHosts: known, transport: .openssh, useAgent: useAgent)))
+            let r = try await host.run(RemoteCommand("echo ran"))
+            XCTAssertEqual(r.stdoutText, "ran\n")
+            await host.close()
+            await client.shutdown()
+            return try FileManager.default.contentsOfDirectory(atPath: dumps).map { try String(contentsOfFile: "\(dumps)/\($0)", encoding: .utf8) }
+        }
+        for useAgent in [false, true] {
+            let seen = try await environments(useAgent: useAgent)
+            XCTAssertGreaterThanOrEqual(seen.count, 2, "the master and the command each ran ssh")
+            for environment in seen {
+                let names = Set(environment.split(separator: "\n").compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
+                XCTAssertFalse(environment.contains(secret), "a secret reached ssh's environment")
+                XCTAssertTrue(names.isSubset(of: ["HOME", "USER", "LOGNAME", "PATH", "XDG_RUNTIME_DIR", "SSH_SK_PROVIDER", "SSH_AUTH_SOCK", "PWD", "SHLVL", "_"]), "\(names.sorted())")
+                XCTAssertTrue(names.contains("HOME") && names.contains("PATH"), "\(names.sorted())")
+                XCTAssertEqual(names.contains("SSH_AUTH_SOCK"), useAgent, "the agent socket only for hops that use the agent")
+            }
+        }
+    }
+
     // MARK: - Gateways
 
     func testTwoGatewayChainSharesOneConnectionPerGateway() async throws {
         let lab = try lab()
-        let a = try lab.sshd("gwA", logLevel: "DEBUG1")
-        let b = try lab.sshd("gwB", address: "127.0.0.2", logLevel: "DEBUG1")
-        let c = try lab.sshd("targetC", address: "127.0.0.3")
-        let d = try lab.sshd("targetD", address: "127.0.0.3")
+        let (a, b, c, d) = try gatewaysAndTargets(lab)
         for transport in [SSHTransportKind.libssh2, .openssh] {
             let known = try lab.knownHosts("kh-chain-\(transport)", servers: [a, b, c, d])
             let beforeA = a.logText.components(separatedBy: "Accepted publickey").count

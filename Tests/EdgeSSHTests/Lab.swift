@@ -171,11 +171,17 @@ final class Lab: @unchecked Sendable {  // built once, then read-only
     func hop(
         _ server: SSHD, user: String = "root", keys: [String]? = nil, knownHosts: String,
         policy: HostKeyPolicy = .strict, transport: SSHTransportKind = .libssh2, useAgent: Bool = false,
-        passphraseEnv: String? = nil, label: String? = nil
+        passphraseEnv: String? = nil, label: String? = nil, alias: String? = nil
     ) -> SSHHop {
         SSHHop(label: label ?? server.name, address: server.address, port: server.port, user: user,
                identityFiles: keys ?? [key("id_ed25519")], passphraseEnv: passphraseEnv, useAgent: useAgent,
-               knownHostsFile: knownHosts, hostKeyPolicy: policy, transport: transport)
+               knownHostsFile: knownHosts, hostKeyPolicy: policy, transport: transport, hostKeyAlias: alias)
+    }
+
+    /// The known_hosts entries for `name` (plain or hashed), as `ssh-keygen -F` finds them.
+    static func knownHostsEntries(_ name: String, in file: String) -> [String] {
+        let found = (try? sh("ssh-keygen", "-F", name, "-f", file)) ?? ""
+        return found.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
     }
 
     /// Starts this lab's own ssh-agent (foreground, so the lab can stop it) holding id_agent.

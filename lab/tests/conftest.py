@@ -155,7 +155,8 @@ def make_lab(tmp_path_factory, spec_text=None, stores=None):
     d = str(tmp_path_factory.mktemp("lab"))
     last = None
     for attempt in range(5):
-        subnet = f"10.{random.randint(100, 250)}.0.0/16"
+        # EDGEUP_LAB_SUBNET pins the subnet, so engineers sharing a machine keep their labs apart
+        subnet = os.environ.get("EDGEUP_LAB_SUBNET") or f"10.{random.randint(100, 250)}.0.0/16"
         args = [TOOL, "up", "--dir", d, "--subnet", subnet]
         if spec_text is not None:
             spec = os.path.join(d, "spec.yaml")

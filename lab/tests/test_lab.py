@@ -37,11 +37,19 @@ def test_generated_files(lab):
     assert ha["store-ha-a1"]["role"] == "agent"
     # every store LAN uses the same private subnet, as real stores do
     assert stores["store-gw"]["hosts"][0]["address"] == "192.168.50.11"
-    # known_hosts: one line per host, keyed by the address edgeup uses
+    # known_hosts: one line per host, keyed by the name edgeup uses: the address for direct hosts,
+    # the route (gateways outermost first, then the address) behind gateways
     kh = [l.split() for l in open(os.path.join(lab.dir, "known_hosts")).read().splitlines()]
     assert len(kh) == len(lab.hosts)
     for h in lab.hosts.values():
-        assert [h["address"], "ssh-ed25519", h["host_key"].split()[1]] in kh
+        assert [h["known_hosts_name"], "ssh-ed25519", h["host_key"].split()[1]] in kh
+    names = {h["name"]: h["known_hosts_name"] for h in lab.hosts.values()}
+    assert names["store-001-s1"] == lab.host("store-001-s1")["address"]
+    assert names["store-ha-gw"] == "bastion-eu/" + lab.host("store-ha-gw")["address"]
+    assert names["store-ha-s1"] == "bastion-eu/store-ha-gw/192.168.50.11"
+    assert names["store-gw-s1"] == "store-gw-gw/192.168.50.11"
+    config = open(os.path.join(lab.dir, "ssh_config")).read()
+    assert "Host store-ha-s1\n  HostName 192.168.50.11\n  ProxyJump store-ha-gw\n  HostKeyAlias bastion-eu/store-ha-gw/192.168.50.11\n" in config
     assert oct(os.stat(os.path.join(lab.dir, "id_ed25519")).st_mode & 0o777) == "0o600"
     for h in lab.hosts.values():
         assert h["init_pid"] and os.path.isdir(h["upper_dir"]) and h["netns"].startswith("l" + lab.info["id"])
@@ -121,8 +129,13 @@ def test_store_lan_only_through_gateway(lab):
     o = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={kh}", "-i", key]
     gw = lab.host("store-gw-gw")["address"]
     r = subprocess.run(["ssh", *o, "-o", f"ProxyCommand=ssh {' '.join(o)} -W %h:%p edge@{gw}",
-                        "edge@192.168.50.11", "hostname"], capture_output=True, text=True, timeout=30)
+                        "-o", "HostKeyAlias=store-gw-gw/192.168.50.11", "edge@192.168.50.11", "hostname"],
+                       capture_output=True, text=True, timeout=30)
     assert r.stdout.strip() == "store-gw-s1", r.stderr
+    # without its route, the store host's key is not known under its bare LAN address
+    r = subprocess.run(["ssh", *o, "-o", f"ProxyCommand=ssh {' '.join(o)} -W %h:%p edge@{gw}",
+                        "edge@192.168.50.11", "hostname"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 255 and "Host key verification failed" in r.stderr, r.stderr
     # the store gateway behind the bastion is not reachable from the root namespace's network either
     r = lab.sh("store-001-s1", f"timeout 3 bash -c '</dev/tcp/{lab.host('store-ha-gw')['address']}/22' 2>&1", check=False)
     assert r.returncode != 0

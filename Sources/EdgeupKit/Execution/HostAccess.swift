@@ -15,10 +15,21 @@ public struct HostAccess: Sendable {
     }
 
     public func target(for host: Host, in store: Store) -> SSHTarget {
-        let gateways = host.gateways.compactMap(inventory.gateway(named:)).map {
-            hop(label: $0.name, address: $0.address, ssh: $0.ssh)
+        let chain = host.gateways.compactMap(inventory.gateway(named:))
+        let gateways = chain.indices.map { index in
+            hop(label: chain[index].name, address: chain[index].address, ssh: chain[index].ssh, route: chain[..<index].map(\.name))
         }
-        return SSHTarget(host: hop(label: "\(store.name)/\(host.name)", address: host.address, ssh: host.ssh), gateways: gateways)
+        let hostHop = hop(label: "\(store.name)/\(host.name)", address: host.address, ssh: host.ssh, route: chain.map(\.name))
+        return SSHTarget(host: hostHop, gateways: gateways)
+    }
+
+    /// The known_hosts name of a hop reached through `route` (gateway names, outermost first):
+    /// `bastion-eu/gw-042/192.168.50.10`. Stores behind different gateways reuse LAN addresses, so
+    /// the address alone cannot tell their hosts apart. A direct hop keeps the plain OpenSSH name
+    /// (nil), so existing known_hosts files and plain `ssh` keep working.
+    public static func hostKeyAlias(route: [String], address: String, port: Int) -> String? {
+        guard !route.isEmpty else { return nil }
+        return (route + [SSHHop.openSSHName(address: address, port: port)]).joined(separator: "/")
     }
 
     /// The sudo mode for a host; throws when a password is configured but its variable is unset.
@@ -34,12 +45,13 @@ public struct HostAccess: Sendable {
         return .password(Secret(password))
     }
 
-    private func hop(label: String, address: String, ssh: SSHSettings) -> SSHHop {
+    private func hop(label: String, address: String, ssh: SSHSettings, route: [String]) -> SSHHop {
         SSHHop(
             label: label, address: address, port: ssh.port, user: ssh.user,
             identityFiles: ssh.identityFile.map { [$0] } ?? defaultIdentityFiles,
             passphraseEnv: ssh.passphraseEnv, useAgent: ssh.useAgent, knownHostsFile: ssh.knownHostsFile,
-            hostKeyPolicy: ssh.hostKeyPolicy, transport: ssh.transport)
+            hostKeyPolicy: ssh.hostKeyPolicy, transport: ssh.transport,
+            hostKeyAlias: Self.hostKeyAlias(route: route, address: address, port: ssh.port))
     }
 
     /// OpenSSH's usual keys that exist, modern first (k3sup's id_rsa-only default bit ed25519 users).

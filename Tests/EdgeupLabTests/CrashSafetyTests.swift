@@ -104,35 +104,107 @@ extension LabTests {
         }
     }
 
-    /// Runs `edgeup apply` and SIGKILLs it once it has started restarting `host`; true if it was killed.
-    func applyKilledAtRestart(_ lab: Lab, _ inventory: String, host: String, env: [String: String]) throws -> Bool {
+    @Test func storeLockAndSIGINT() async throws {
+        try await Lab.with(spec: "stores:\n  - {name: shop, servers: 1, agents: 1}\n", subnet: "10.96.0.0/16") { lab in
+            _ = try lab.buildDouble()
+            let inventory = try lab.inventory(k3s: "binary: ./k3s")
+            let env = environment(lab)
+            #expect(try edgeup(["apply", inventory], environment: env).status == 0)
+            func labelled(_ value: String) throws -> String {
+                let text = try String(contentsOfFile: inventory, encoding: .utf8).replacingOccurrences(
+                    of: "{name: shop-s1, ", with: "{labels: {edgeup.test/run: \"\(value)\"}, name: shop-s1, ")
+                let path = lab.directory + "/\(value).yaml"
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+                return path
+            }
+            let lock = "/var/lib/edgeup/store.lock"
+
+            // Another run holds a live lock: the store is refused, the lock left as it was.
+            try lab.exec("shop-s1", "printf 'other-run %s someone@laptop pid 1\\n' $(( $(date +%s) + 600 )) > \(lock)")
+            let locked = try edgeup(["apply", try labelled("one")], environment: env)
+            #expect(locked.status == 1)
+            #expect(locked.stderr.contains("the store is locked by run other-run (someone@laptop pid 1)"), "\(locked.stderr)")
+            #expect(try lab.exec("shop-s1", "cat \(lock)").stdout.hasPrefix("other-run "))
+
+            // Its lease ended: the lock is taken over (and said so), then released.
+            try lab.exec("shop-s1", "printf 'other-run %s someone@laptop pid 1\\n' $(( $(date +%s) - 5 )) > \(lock)")
+            let takeover = try edgeup(["apply", try labelled("one"), "--output", "json"], environment: env)
+            #expect(takeover.status == 0, "\(takeover.stderr)")
+            #expect(takeover.stdout.contains("took over the store lock of run other-run (someone@laptop pid 1)"), "\(takeover.stdout)")
+            #expect(try lab.exec("shop-s1", "test -e \(lock) && echo held || echo free").stdout.contains("free"))
+
+            // SIGINT while a restart stalls: a clean stop (summary, journal, lock released), exit 130.
+            try lab.exec("shop-s1", "touch /run/lab-systemd/hold-restart")
+            let started = try startApply(lab, [try labelled("two")], env: env)
+            #expect(try waitForStep(lab, started.earlier, host: "shop-s1", action: "restart"))
+            kill(started.process.processIdentifier, SIGINT)
+            let stopped = Date().addingTimeInterval(30)
+            while started.process.isRunning, Date() < stopped { usleep(100_000) }
+            #expect(!started.process.isRunning, "edgeup stopped on SIGINT")
+            #expect(started.process.terminationStatus == 130)
+            let stderr = try String(contentsOfFile: started.stderr, encoding: .utf8)
+            #expect(stderr.contains("SIGINT: stopping"), "\(stderr)")
+            #expect(stderr.contains("interrupted"), "the summary says why the store failed: \(stderr)")
+            let journal = try journalText(lab, excluding: started.earlier)
+            #expect(journal.contains(#""kind":"run-finished""#) && journal.contains("interrupted by signal 2"))
+            #expect(try lab.exec("shop-s1", "test -e \(lock) && echo held || echo free").stdout.contains("free"))
+            try lab.exec("shop-s1", "rm -f /run/lab-systemd/hold-restart")
+            let resumed = try edgeup(["apply", try labelled("two")], environment: env)
+            #expect(resumed.status == 0, "\(resumed.stderr)")
+        }
+    }
+
+    /// Starts `edgeup apply ARGUMENTS` in the background, its stderr in a file; `earlier` are the run folders before it.
+    func startApply(_ lab: Lab, _ arguments: [String], env: [String: String]) throws
+        -> (process: Process, stderr: String, earlier: Set<String>)
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: edgeupExecutable)
-        process.arguments = ["apply", inventory, "--stores", "shop"]
+        process.arguments = ["apply"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        let stderr = lab.directory + "/apply-\(UUID().uuidString.prefix(8)).err"
+        _ = FileManager.default.createFile(atPath: stderr, contents: nil)
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
         process.standardInput = FileHandle.nullDevice
         let earlier = Set((try? FileManager.default.contentsOfDirectory(atPath: lab.directory + "/state/runs")) ?? [])
         try process.run()
+        return (process, stderr, earlier)
+    }
+
+    /// The journals of the runs not in `earlier`.
+    func journalText(_ lab: Lab, excluding earlier: Set<String>) throws -> String {
+        let runs = Set((try? FileManager.default.contentsOfDirectory(atPath: lab.directory + "/state/runs")) ?? [])
+        return runs.subtracting(earlier).compactMap {
+            try? String(contentsOfFile: "\(lab.directory)/state/runs/\($0)/journal.jsonl", encoding: .utf8)
+        }.joined(separator: "\n")
+    }
+
+    /// Waits (up to 2 minutes) until a new run has started `action` on `host`.
+    func waitForStep(_ lab: Lab, _ earlier: Set<String>, host: String, action: String) throws -> Bool {
         let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline, process.isRunning {
-            let runs = Set((try? FileManager.default.contentsOfDirectory(atPath: lab.directory + "/state/runs")) ?? [])
-            let journal = runs.subtracting(earlier).compactMap {
-                try? String(contentsOfFile: "\(lab.directory)/state/runs/\($0)/journal.jsonl", encoding: .utf8)
-            }.joined(separator: "\n")
-            if journal.split(separator: "\n").contains(where: {
-                $0.contains(#""host":"\#(host)""#) && $0.contains(#""kind":"step-started""#) && $0.contains(#""action":"restart""#)
+        while Date() < deadline {
+            if try journalText(lab, excluding: earlier).split(separator: "\n").contains(where: {
+                $0.contains(#""host":"\#(host)""#) && $0.contains(#""kind":"step-started""#) && $0.contains(#""action":"\#(action)""#)
             }) {
                 usleep(500_000)
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                return process.terminationReason == .uncaughtSignal
+                return true
             }
             usleep(50_000)
         }
-        process.terminate()
         return false
+    }
+
+    /// Runs `edgeup apply` and SIGKILLs it once it has started restarting `host`; true if it was killed.
+    func applyKilledAtRestart(_ lab: Lab, _ inventory: String, host: String, env: [String: String]) throws -> Bool {
+        let started = try startApply(lab, [inventory, "--stores", "shop"], env: env)
+        guard try waitForStep(lab, started.earlier, host: host, action: "restart") else {
+            started.process.terminate()
+            return false
+        }
+        kill(started.process.processIdentifier, SIGKILL)
+        started.process.waitUntilExit()
+        return started.process.terminationReason == .uncaughtSignal
     }
 }
 }

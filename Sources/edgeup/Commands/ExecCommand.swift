@@ -65,13 +65,17 @@ struct ExecCommand: AsyncParsableCommand {
         }
         let session = FleetSession(inventory: inventory, hosts: hosts)
         let json = output.output == .json
-        let results = await CommandFanOut(session: session, concurrency: concurrency, timeout: .seconds(timeout))
-            .run(command.joined(separator: " "), on: hosts, sudo: sudo) { target, stream, line in
+        let fanOut = CommandFanOut(session: session, concurrency: concurrency, timeout: .seconds(timeout))
+        let (line, sudo, style) = (command.joined(separator: " "), sudo, stdoutStyle)
+        // ^C stops the remote commands (their channels close) and still prints what each host said.
+        let (results, interruption) = await Interruption.guarding(notice: { printError("edgeup: \($0)") }) {
+            await fanOut.run(line, on: hosts, sudo: sudo) { target, stream, line in
                 guard !json else { return }
-                let text = "\(stdoutStyle.dim(target.label)) | \(line)\n"
+                let text = "\(style.dim(target.label)) | \(line)\n"
                 let handle = stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError
                 handle.write(Data(text.utf8))
             }
+        }
         await session.close()
         for warning in session.client.warnings { printError(stderrStyle.yellow(warning)) }
         if json {
@@ -79,6 +83,7 @@ struct ExecCommand: AsyncParsableCommand {
         } else {
             printSummary(results)
         }
+        if let status = interruption.exitStatus { throw ExitCode(status) }
         if results.contains(where: { !$0.succeeded }) { throw ExitCode.failure }
     }
 

@@ -25,8 +25,14 @@ public actor KubeconfigWriter {
             let batch = pending
             pending = []
             do {
-                try await destination.write(batch.map(\.entry))
-                for waiter in batch { waiter.done.resume() }
+                let skipped = try await destination.write(batch.map(\.entry))
+                for waiter in batch {
+                    if let skip = skipped.first(where: { $0.context == waiter.entry.context }) {
+                        waiter.done.resume(throwing: skip.error)
+                    } else {
+                        waiter.done.resume()
+                    }
+                }
             } catch {
                 for waiter in batch { waiter.done.resume(throwing: error) }
             }

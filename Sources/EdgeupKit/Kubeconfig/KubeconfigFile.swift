@@ -75,6 +75,13 @@ public struct KubeconfigFile: Sendable, Hashable {
     ) async throws(KubeconfigError) -> [KubeconfigFile] {
         var files: [KubeconfigFile] = []
         for store in stores {
+            // The context names the file: only a DNS subdomain keeps it inside `directory`.
+            if let problem = StoreKubeconfig.contextNameProblem(store.context) {
+                throw KubeconfigError(
+                    .invalidName, path: directory,
+                    "store '\(store.owner.store)': context name '\(store.context)' \(problem); no file written for it",
+                    hint: StoreKubeconfig.contextNameHint)
+            }
             let file = KubeconfigFile(path: directory + "/" + store.context + ".yaml")
             try await file.locked(timeout: lockTimeout) { () throws(KubeconfigError) in
                 try file.writeAtomically(store.yaml)

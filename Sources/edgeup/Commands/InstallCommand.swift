@@ -34,6 +34,10 @@ struct InstallCommand: AsyncParsableCommand {
     @Option(name: .customLong("readiness-timeout"), help: "Seconds the node may take to become Ready.")
     var readinessTimeout = 180
 
+    func validate() throws {
+        try validateContextFlag(context)
+    }
+
     func run() async throws {
         let request = SingleHostRequest(host: host, login: login, k3s: k3s, context: context)
         let result = request.installInventory(cluster: cluster, loader: InventoryLoader())

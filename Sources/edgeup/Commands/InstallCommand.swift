@@ -26,7 +26,7 @@ struct InstallCommand: AsyncParsableCommand {
 
     @OptionGroup var login: LoginOptions
     @OptionGroup var k3s: K3sOptions
-    @Option(name: .long, help: "Context (and cluster/user) name in the kubeconfig; default: derived from the host.")
+    @Option(name: .long, help: "Context (and cluster/user) name in the kubeconfig, a DNS subdomain; default: derived from the host.")
     var context: String?
 
     @OptionGroup var kubeconfig: KubeconfigOptions

@@ -1,6 +1,7 @@
 /// Funnels the kubeconfigs of stores finishing at once into as few locked writes as possible: a
 /// hundred stores merging one by one into the same file would queue on its lock file (and time
-/// out); here whoever finds the writer idle writes everything pending in one merge.
+/// out); here whoever finds the writer idle writes everything pending in one merge. A store the
+/// merge skipped (its name taken by an entry this fleet did not write) gets that error; the rest succeed.
 public actor KubeconfigWriter {
     public nonisolated let destination: KubeconfigDestination
     private var pending: [(entry: StoreKubeconfig, done: CheckedContinuation<Void, any Error>)] = []

@@ -72,24 +72,24 @@ public struct StoreKubeconfig: Sendable, Hashable {
             throw KubeconfigError(
                 .invalidFetched, path: source, "server '\(fetchedServer)' is not an https URL with a numeric port")
         }
-        let fields = [
-            ("certificate-authority-data", cluster, "cluster '\(clusterName)'", PEMKind.certificates),
-            ("client-certificate-data", user, "user '\(userName)'", .certificates),
-            ("client-key-data", user, "user '\(userName)'", .privateKey),
-        ]
-        for (field, body, what, kind) in fields {
-            guard let value = body[field] else { throw missing("\(field) in \(what)") }
-            try check.pem(value, field: field, of: what, kind: kind)
+
+        // A data field as written: present, and PEM of its kind.
+        func credential(_ field: String, of body: [String: String], in entry: String, _ kind: PEMKind)
+            throws(KubeconfigError) -> (String, Node)
+        {
+            guard let value = body[field] else { throw missing("\(field) in \(entry)") }
+            try check.pem(value, field: field, of: entry, kind: kind)
+            return (field, Kubeconfig.string(value))
         }
 
         var document = Kubeconfig()
         document.set(.clusters, named: context, body: owner.marking(Kubeconfig.mapping([
-            ("certificate-authority-data", Kubeconfig.string(cluster["certificate-authority-data"] ?? "")),
+            try credential("certificate-authority-data", of: cluster, in: "cluster '\(clusterName)'", .certificates),
             ("server", Kubeconfig.string(server)),
         ])))
         document.set(.users, named: context, body: owner.marking(Kubeconfig.mapping([
-            ("client-certificate-data", Kubeconfig.string(user["client-certificate-data"] ?? "")),
-            ("client-key-data", Kubeconfig.string(user["client-key-data"] ?? "")),
+            try credential("client-certificate-data", of: user, in: "user '\(userName)'", .certificates),
+            try credential("client-key-data", of: user, in: "user '\(userName)'", .privateKey),
         ])))
         document.set(.contexts, named: context, body: owner.marking(Kubeconfig.mapping([
             ("cluster", Kubeconfig.string(context)), ("user", Kubeconfig.string(context)),

@@ -102,7 +102,9 @@ extension LabTests {
             #expect(!changePlan.stdout.contains("ha-a1"), "agents do not take 'disable'")
             let agents = Set(lab.hosts.values.filter { $0.role == "agent" }.map(\.name))
             let agentsBefore = try fingerprints(lab, stores: ["ha"]).filter { agents.contains($0.key) }
-            let change = try edgeup(["apply", changed, "--stores", "ha"], environment: env)
+            // The same fleet as the first apply (by default named by its inventory file), so edgeup
+            // may replace the kubeconfig entries that apply wrote.
+            let change = try edgeup(["apply", changed, "--stores", "ha", "--fleet", inventory], environment: env)
             #expect(change.status == 0, "\(change.stderr)")
             #expect(try fingerprints(lab, stores: ["ha"]).filter { agents.contains($0.key) } == agentsBefore)
             let order = change.stderr.split(separator: "\n").filter { $0.contains("restart: changed") || $0.contains("Ready") }

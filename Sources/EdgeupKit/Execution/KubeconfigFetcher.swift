@@ -33,14 +33,19 @@ public struct KubeconfigFetcher: Sendable {
 
 extension KubeconfigDestination {
     /// Writes the stores' entries where this destination says; one locked write for all of them.
-    public func write(_ entries: [StoreKubeconfig], prune: KubeconfigPrune? = nil) async throws(KubeconfigError) {
+    /// Returns the stores skipped because an entry of their name is not this fleet's.
+    @discardableResult
+    public func write(_ entries: [StoreKubeconfig], prune: KubeconfigPrune? = nil) async throws(KubeconfigError)
+        -> [KubeconfigSkip]
+    {
         switch self {
         case let .merge(file, _, setCurrent):
-            _ = try await file.merge(entries, setCurrent: setCurrent ? entries.last?.context : nil, prune: prune)
+            return try await file.merge(entries, setCurrent: setCurrent ? entries.last?.context : nil, prune: prune).skipped
         case let .separateFiles(directory, _):
             _ = try await KubeconfigFile.writeSeparately(entries, to: directory)
+            return []
         case .none:
-            return
+            return []
         }
     }
 

@@ -1,6 +1,7 @@
 /// Funnels the kubeconfigs of stores finishing at once into as few locked writes as possible: a
 /// hundred stores merging one by one into the same file would queue on its lock file (and time
-/// out); here whoever finds the writer idle writes everything pending in one merge.
+/// out); here whoever finds the writer idle writes everything pending in one merge. A store the
+/// merge skipped (its name taken by an entry this fleet did not write) gets that error; the rest succeed.
 public actor KubeconfigWriter {
     public nonisolated let destination: KubeconfigDestination
     private var pending: [(entry: StoreKubeconfig, done: CheckedContinuation<Void, any Error>)] = []
@@ -25,8 +26,14 @@ public actor KubeconfigWriter {
             let batch = pending
             pending = []
             do {
-                try await destination.write(batch.map(\.entry))
-                for waiter in batch { waiter.done.resume() }
+                let skipped = try await destination.write(batch.map(\.entry))
+                for waiter in batch {
+                    if let skip = skipped.first(where: { $0.context == waiter.entry.context }) {
+                        waiter.done.resume(throwing: skip.error)
+                    } else {
+                        waiter.done.resume()
+                    }
+                }
             } catch {
                 for waiter in batch { waiter.done.resume(throwing: error) }
             }

@@ -2,7 +2,8 @@ import Foundation
 
 /// The record of one run: every event appended to `journal.jsonl` as it happens (so a killed run
 /// leaves an accurate trail), remote output per host in `hosts/<store>/<host>.log`, and each
-/// store's final state written atomically to the state directory when the store finishes.
+/// store's final state written atomically to the state directory when the store finishes. All of
+/// it is remote output: files 0600, folders 0700 (`PrivateFile`).
 /// Writes are synchronous and ordered (a lock, not an actor), so the journal's line order is the
 /// order events happened in, and nothing is pending when the process is killed.
 public final class RunJournal: @unchecked Sendable {
@@ -26,9 +27,9 @@ public final class RunJournal: @unchecked Sendable {
         self.run = run
         self.state = state
         let folder = state.runFolder(run)
-        try FileManager.default.createDirectory(
-            atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        journal = try Self.appendHandle(folder + "/journal.jsonl")
+        try PrivateFile.createFolders(state.runsFolder, tighten: true)
+        try PrivateFile.createFolders(folder, tighten: true)
+        journal = try PrivateFile.appending(folder + "/journal.jsonl")
     }
 
     public func record(_ event: RunEvent) {
@@ -40,9 +41,11 @@ public final class RunJournal: @unchecked Sendable {
         lock.withLock {
             let key = store + "/" + host
             if hostLogs[key] == nil {
-                let folder = state.runFolder(run) + "/hosts/" + store
-                try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                hostLogs[key] = try? Self.appendHandle(folder + "/" + host + ".log")
+                let hosts = state.runFolder(run) + "/hosts"
+                let folder = hosts + "/" + store
+                try? PrivateFile.createFolders(hosts, tighten: true)
+                try? PrivateFile.createFolders(folder, tighten: true)
+                hostLogs[key] = try? PrivateFile.appending(folder + "/" + host + ".log")
             }
             hostLogs[key]?.write(Data(text.utf8))
         }
@@ -50,13 +53,12 @@ public final class RunJournal: @unchecked Sendable {
 
     public func storeFinished(_ storeState: StoreState) throws {
         let folder = state.storesFolder
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try PrivateFile.createFolders(folder, tighten: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
         // Written to a temp file and renamed: a crash never leaves a half-written state.
-        try encoder.encode(storeState).write(
-            to: URL(fileURLWithPath: folder + "/" + storeState.store + ".json"), options: .atomic)
+        try PrivateFile.write(try encoder.encode(storeState), to: folder + "/" + storeState.store + ".json")
     }
 
     public func close() {
@@ -65,11 +67,5 @@ public final class RunJournal: @unchecked Sendable {
             for handle in hostLogs.values { try? handle.close() }
             hostLogs = [:]
         }
-    }
-
-    private static func appendHandle(_ path: String) throws -> FileHandle {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 }

@@ -5,6 +5,8 @@ import EdgeSSH
 struct InventoryResolver {
     let paths: PathResolver
     var diagnostics = Diagnostics()
+    /// contextTemplates already reported as giving an invalid context name.
+    private var reportedTemplates: Set<SourceLocation> = []
 
     init(paths: PathResolver) {
         self.paths = paths
@@ -206,11 +208,18 @@ struct InventoryResolver {
         for playbook in store.playbooks ?? [] { checkPlaybookName(playbook) }
         let values = ConfigValue.deepMerge(defaults?.values?.value ?? [], store.values?.value ?? [])
         var context = store.context?.value
-        if context == nil, let template = defaults?.contextTemplate?.value {
-            context = template.replacingOccurrences(of: "{store}", with: name.value)
-        }
-        if let explicit = store.context, explicit.value.isEmpty {
-            diagnostics.error("context name is empty", at: explicit.location)
+        if let explicit = store.context, let problem = StoreKubeconfig.contextNameProblem(explicit.value) {
+            diagnostics.error(
+                "context name '\(explicit.value)' \(problem)", at: explicit.location, hint: StoreKubeconfig.contextNameHint)
+        } else if context == nil, let template = defaults?.contextTemplate {
+            let named = template.value.replacingOccurrences(of: "{store}", with: name.value)
+            context = named
+            // Reported once per template, naming the first store it fails for.
+            if let problem = StoreKubeconfig.contextNameProblem(named), reportedTemplates.insert(template.location).inserted {
+                diagnostics.error(
+                    "contextTemplate gives store '\(name.value)' the context name '\(named)', which \(problem)",
+                    at: template.location, hint: StoreKubeconfig.contextNameHint)
+            }
         }
         // Servers first, keeping inventory order: the first server initialises the cluster.
         let ordered = hosts.filter { $0.role == .server } + hosts.filter { $0.role == .agent }

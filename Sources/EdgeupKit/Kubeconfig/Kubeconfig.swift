@@ -108,6 +108,11 @@ public struct Kubeconfig {
         body(.contexts, named: name).flatMap(KubeconfigOwner.init(body:))
     }
 
+    /// The mark of every entry of that name (a hand-edited file may hold several), nil for unmarked ones.
+    func owners(_ section: Section, named name: String) -> [KubeconfigOwner?] {
+        entries(section).filter { $0["name"]?.string == name }.map { $0[section.body].flatMap(KubeconfigOwner.init(body:)) }
+    }
+
     private func entries(_ section: Section) -> [Node] {
         root[section.rawValue]?.sequence.map(Array.init) ?? []
     }

@@ -8,6 +8,13 @@ public struct KubeconfigError: Error, Sendable, Hashable, CustomStringConvertibl
         case invalid
         /// A fetched k3s.yaml does not hold the cluster, user and context edgeup expects.
         case invalidFetched
+        /// A fetched k3s.yaml holds something edgeup does not take from a store (a field beyond server,
+        /// CA and client certificate and key, or credentials that are not the PEM they claim to be).
+        case refused
+        /// An entry of that name is in the kubeconfig and is not this fleet's: left alone, store skipped.
+        case notOwned
+        /// A context name that is not a DNS subdomain (it names entries and `--no-merge` files).
+        case invalidName
         /// `<file>.lock` stayed in place for the whole wait.
         case locked
         /// Creating the folder, the temporary file or renaming it failed; the old file is untouched.

@@ -6,7 +6,7 @@ import Darwin
 
 /// The operator's kubeconfig on disk: where it is, reading it, and replacing it so that it is never
 /// left half-written or clobbered by a concurrent writer — under `<file>.lock` (`KubeconfigLock`), through
-/// a temporary file in the same folder, fsync and rename, mode 0600.
+/// a temporary file in the same folder, fsync and rename, mode 0600 (`PrivateFile`).
 public struct KubeconfigFile: Sendable, Hashable {
     /// The path as located: the lock is `<path>.lock`, as kubectl names it.
     public var path: String
@@ -75,6 +75,13 @@ public struct KubeconfigFile: Sendable, Hashable {
     ) async throws(KubeconfigError) -> [KubeconfigFile] {
         var files: [KubeconfigFile] = []
         for store in stores {
+            // The context names the file: only a DNS subdomain keeps it inside `directory`.
+            if let problem = StoreKubeconfig.contextNameProblem(store.context) {
+                throw KubeconfigError(
+                    .invalidName, path: directory,
+                    "store '\(store.owner.store)': context name '\(store.context)' \(problem); no file written for it",
+                    hint: StoreKubeconfig.contextNameHint)
+            }
             let file = KubeconfigFile(path: directory + "/" + store.context + ".yaml")
             try await file.locked(timeout: lockTimeout) { () throws(KubeconfigError) in
                 try file.writeAtomically(store.yaml)
@@ -92,75 +99,24 @@ public struct KubeconfigFile: Sendable, Hashable {
         return try body()
     }
 
-    /// Replaces the file in one step: readers see the old file or the new one, never a partial write,
-    /// and a crash leaves at worst a stray temporary file. A symlinked kubeconfig (dotfile managers)
-    /// stays a symlink: the file it points to is replaced.
+    /// Replaces the file in one step, 0600 (`PrivateFile.write`: temporary file, fsync, rename; a
+    /// symlinked kubeconfig stays a symlink).
     func writeAtomically(_ text: String) throws(KubeconfigError) {
-        let target = symlinkTarget() ?? path
-        let folder = Self.folder(of: target)
-        var template = Array("\(folder)/.\(Self.name(of: target)).edgeup-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw writeFailed("cannot create a temporary file in \(folder)") }
-        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        var closed = false
-        defer {
-            if !closed { close(fd) }
-        }
-        do throws(KubeconfigError) {
-            var bytes = Array(text.utf8)[...]
-            while !bytes.isEmpty {
-                let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw writeFailed("cannot write \(temporary)")
-                }
-                bytes = bytes.dropFirst(written)
-            }
-            guard fchmod(fd, 0o600) == 0 else { throw writeFailed("cannot make \(temporary) private (0600)") }
-            guard fsync(fd) == 0 else { throw writeFailed("cannot flush \(temporary) to disk") }
-            closed = true
-            guard close(fd) == 0 else { throw writeFailed("cannot write \(temporary)") }
-            guard rename(temporary, target) == 0 else { throw writeFailed("cannot replace \(target)") }
+        do {
+            try PrivateFile.write(Array(text.utf8), to: path)
         } catch {
-            unlink(temporary)
-            throw error
-        }
-        // The rename itself is durable only once the folder is flushed.
-        let folderFD = open(folder, O_RDONLY | O_CLOEXEC)
-        if folderFD >= 0 {
-            fsync(folderFD)
-            close(folderFD)
+            throw writeFailed(error)
         }
     }
 
-    /// Creates missing folders 0700: a kubeconfig folder holds credentials.
+    /// Creates missing folders 0700: a kubeconfig folder holds credentials. An existing one is the
+    /// operator's and keeps its mode.
     private func createFolder() throws(KubeconfigError) {
-        let folder = Self.folder(of: path)
-        var current = folder.hasPrefix("/") ? "" : "."
-        for part in folder.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, 0o700) != 0 && errno != EEXIST {
-                throw writeFailed("cannot create the folder \(current)")
-            }
+        do {
+            try PrivateFile.createFolders(PrivateFile.folder(of: path))
+        } catch {
+            throw writeFailed(error)
         }
-    }
-
-    private func symlinkTarget() -> String? {
-        var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK, let resolved = realpath(path, nil) else {
-            return nil
-        }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
-
-    private static func folder(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-
-    private static func name(of path: String) -> String {
-        path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
     }
 
     private func unreadable(_ reason: String) -> KubeconfigError {
@@ -169,10 +125,8 @@ public struct KubeconfigFile: Sendable, Hashable {
             hint: "edgeup leaves it untouched; fix its permissions or pass another file with --kubeconfig")
     }
 
-    private func writeFailed(_ message: String) -> KubeconfigError {
-        KubeconfigError(
-            .writeFailed, path: path, "\(message): \(String(cString: strerror(errno)))",
-            hint: "the kubeconfig was not changed")
+    private func writeFailed(_ error: PrivateFileError) -> KubeconfigError {
+        KubeconfigError(.writeFailed, path: path, error.message, hint: "the kubeconfig was not changed")
     }
 }
 

@@ -24,10 +24,39 @@ public struct KubeconfigMergeResult: Sendable, Hashable {
     public var unchanged: [String] = []
     /// Contexts removed by `--prune`.
     public var removed: [String] = []
+    /// Stores not merged because an entry of their name is not this fleet's (that entry is untouched).
+    public var skipped: [KubeconfigSkip] = []
     /// `current-context` after the merge.
     public var currentContext: String?
     /// Whether `text` differs from the file's contents: when false, the file need not be written.
     public var changed: Bool
+}
+
+/// A store whose entries were not merged: the kubeconfig already has a cluster, user or context of
+/// that name that this fleet did not write — the operator's own, or another fleet's. Replacing it
+/// would silently repoint the operator's `kubectl --context NAME` at a store.
+public struct KubeconfigSkip: Sendable, Hashable {
+    public var store: String
+    public var context: String
+    /// The first section (clusters, users, contexts) holding an entry in the way.
+    public var section: Kubeconfig.Section
+    /// That entry's mark when another fleet wrote it; nil when edgeup did not write it.
+    public var owner: KubeconfigOwner?
+    /// The kubeconfig concerned.
+    public var path: String
+
+    /// What the operator reads: which store, which entry, why, and the two ways out.
+    public var error: KubeconfigError {
+        let kind = String(section.rawValue.dropLast())
+        let writer = owner.map { "that edgeup wrote for another fleet ('\($0.fleet)')" } ?? "that edgeup did not write"
+        let otherName = "or give store '\(store)' another 'context:' in the inventory"
+        return KubeconfigError(
+            .notOwned, path: path,
+            "store '\(store)': the kubeconfig already has a \(kind) named '\(context)' \(writer); "
+                + "left it unchanged and did not merge the store",
+            hint: owner.map { "if this inventory is fleet '\($0.fleet)', pass --fleet '\($0.fleet)'; \(otherName)" }
+                ?? "rename your \(kind) (kubectl config rename-context for a context), \(otherName)")
+    }
 }
 
 /// Folds store kubeconfigs into an existing kubeconfig. Pure: text in, text out, so every rule is
@@ -36,7 +65,8 @@ public struct KubeconfigMergeResult: Sendable, Hashable {
 /// Rules: an entry of the same name is replaced whole (its old fields — stale certificates, a client
 /// certificate path — do not survive); a new one is appended; everything else in the document is kept
 /// as parsed; `current-context` changes only when `setCurrent` names a context; entries are removed
-/// only through `prune`, and only those edgeup marked for that fleet.
+/// only through `prune`, and only those edgeup marked for that fleet. Only this fleet's entries are
+/// ever replaced: a store whose name is taken by any other entry is skipped (`KubeconfigSkip`).
 public enum KubeconfigMerger {
     public static func merge(
         _ stores: [StoreKubeconfig], into existing: String?, path: String,
@@ -50,6 +80,10 @@ public enum KubeconfigMerger {
 
         for store in stores {
             let incoming = try Kubeconfig(parsing: store.yaml, path: "<\(store.context)>")
+            if let skip = skip(store, in: document, path: path) {
+                result.skipped.append(skip)
+                continue
+            }
             let existed = before.names(.contexts).contains(store.context)
             for section in Kubeconfig.Section.allCases {
                 guard let body = incoming.body(section, named: store.context) else { continue }
@@ -75,7 +109,8 @@ public enum KubeconfigMerger {
             }
         }
 
-        if let setCurrent {
+        // A skipped store's name belongs to someone else's entry: never make that one current.
+        if let setCurrent, !result.skipped.contains(where: { $0.context == setCurrent }) {
             guard document.names(.contexts).contains(setCurrent) else {
                 throw KubeconfigError(.conflict, path: path, "cannot make '\(setCurrent)' current: no such context")
             }
@@ -94,6 +129,17 @@ public enum KubeconfigMerger {
         -> String
     {
         try merge(stores, into: nil, path: "<stdout>", setCurrent: currentContext).text
+    }
+
+    /// The skip for `store` when an entry of its name in `document` lacks this fleet's mark.
+    private static func skip(_ store: StoreKubeconfig, in document: Kubeconfig, path: String) -> KubeconfigSkip? {
+        for section in Kubeconfig.Section.allCases {
+            // Every entry of the name counts: replacing the first drops the others.
+            guard let owner = document.owners(section, named: store.context).first(where: { $0?.fleet != store.owner.fleet })
+            else { continue }
+            return KubeconfigSkip(store: store.owner.store, context: store.context, section: section, owner: owner, path: path)
+        }
+        return nil
     }
 
     /// Removes a pruned context and the cluster and user of the same name — but only those that carry

@@ -32,9 +32,19 @@ public struct StoreKubeconfig: Sendable, Hashable {
     /// Rewrites a fetched k3s.yaml: the entries its `current-context` names (k3s calls all three
     /// `default`) become `context`, and the server URL's host becomes `serverHost`, keeping the scheme
     /// and port k3s wrote (a custom `https-listen-port` carries over).
+    ///
+    /// The file comes from a store, so it is untrusted: the entries are rebuilt from the fields k3s
+    /// writes — server, CA data, client certificate and key data — and a file with any other field
+    /// (`exec`, `token`, file paths, `proxy-url`, …) or with credentials that are not PEM of the right
+    /// kind is refused, since kubectl would act on it on the operator's machine.
     public init(
         fetched text: String, source: String, context: String, serverHost: String, owner: KubeconfigOwner
     ) throws(KubeconfigError) {
+        if let problem = Self.contextNameProblem(context) {
+            throw KubeconfigError(
+                .invalidName, path: source, "store '\(owner.store)': context name '\(context)' \(problem)",
+                hint: Self.contextNameHint)
+        }
         let fetched = try Kubeconfig(parsing: text, path: source)
         func missing(_ what: String) -> KubeconfigError {
             KubeconfigError(
@@ -46,25 +56,44 @@ public struct StoreKubeconfig: Sendable, Hashable {
         guard let contextName, let contextBody = fetched.body(.contexts, named: contextName) else {
             throw missing("current context")
         }
-        guard let clusterName = contextBody["cluster"]?.string, var cluster = fetched.body(.clusters, named: clusterName)?.mapping
+        let check = FetchedEntryCheck(source: source, store: owner.store)
+        let references = try check.fields(of: contextBody, "context '\(contextName)'", allowed: ["cluster", "user"])
+        guard let clusterName = references["cluster"], let clusterBody = fetched.body(.clusters, named: clusterName)
         else { throw missing("cluster for context '\(contextName)'") }
-        guard let userName = contextBody["user"]?.string, let user = fetched.body(.users, named: userName) else {
+        guard let userName = references["user"], let userBody = fetched.body(.users, named: userName) else {
             throw missing("user for context '\(contextName)'")
         }
-        guard let fetchedServer = cluster["server"]?.string else { throw missing("server URL in cluster '\(clusterName)'") }
-        guard let server = Self.rewrite(server: fetchedServer, host: serverHost) else {
-            throw KubeconfigError(.invalidFetched, path: source, "server '\(fetchedServer)' is not a URL")
-        }
-        cluster[Node("server")] = Kubeconfig.string(server)
+        let cluster = try check.fields(
+            of: clusterBody, "cluster '\(clusterName)'", allowed: ["server", "certificate-authority-data"])
+        let user = try check.fields(of: userBody, "user '\(userName)'", allowed: ["client-certificate-data", "client-key-data"])
 
-        var contextMapping = contextBody.mapping ?? Node.Mapping([])
-        contextMapping[Node("cluster")] = Kubeconfig.string(context)
-        contextMapping[Node("user")] = Kubeconfig.string(context)
+        guard let fetchedServer = cluster["server"] else { throw missing("server URL in cluster '\(clusterName)'") }
+        guard let server = Self.rewrite(server: fetchedServer, host: serverHost) else {
+            throw KubeconfigError(
+                .invalidFetched, path: source, "server '\(fetchedServer)' is not an https URL with a numeric port")
+        }
+
+        // A data field as written: present, and PEM of its kind.
+        func credential(_ field: String, of body: [String: String], in entry: String, _ kind: PEMKind)
+            throws(KubeconfigError) -> (String, Node)
+        {
+            guard let value = body[field] else { throw missing("\(field) in \(entry)") }
+            try check.pem(value, field: field, of: entry, kind: kind)
+            return (field, Kubeconfig.string(value))
+        }
 
         var document = Kubeconfig()
-        document.set(.clusters, named: context, body: owner.marking(.mapping(cluster)))
-        document.set(.users, named: context, body: owner.marking(user))
-        document.set(.contexts, named: context, body: owner.marking(.mapping(contextMapping)))
+        document.set(.clusters, named: context, body: owner.marking(Kubeconfig.mapping([
+            try credential("certificate-authority-data", of: cluster, in: "cluster '\(clusterName)'", .certificates),
+            ("server", Kubeconfig.string(server)),
+        ])))
+        document.set(.users, named: context, body: owner.marking(Kubeconfig.mapping([
+            try credential("client-certificate-data", of: user, in: "user '\(userName)'", .certificates),
+            try credential("client-key-data", of: user, in: "user '\(userName)'", .privateKey),
+        ])))
+        document.set(.contexts, named: context, body: owner.marking(Kubeconfig.mapping([
+            ("cluster", Kubeconfig.string(context)), ("user", Kubeconfig.string(context)),
+        ])))
         document.currentContext = context
 
         self.owner = owner
@@ -73,14 +102,25 @@ public struct StoreKubeconfig: Sendable, Hashable {
         self.yaml = document.rendered()
     }
 
+    /// Why `name` cannot name a kubeconfig context, or nil. A DNS subdomain (RFC 1123), as Kubernetes
+    /// names are: the name also becomes a file name (`--no-merge` writes `<dir>/<context>.yaml`), and
+    /// this rule leaves no room for `/`, `..` or shell and YAML syntax.
+    public static func contextNameProblem(_ name: String) -> String? {
+        Syntax.dnsSubdomainProblem(name)
+    }
+
+    public static let contextNameHint =
+        "a context name is a DNS subdomain: at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, e.g. 'edge-store-042'"
+
     /// Where the operator reaches the store's API: `apiEndpoint`, else the first server's address.
     public static func serverHost(for store: Store) -> String? {
         store.apiEndpoint ?? store.firstServer?.address
     }
 
-    /// `server` with its host replaced; IPv6 addresses go in brackets. Nil when `server` is not a URL.
+    /// `server` with its host replaced; IPv6 addresses go in brackets. Nil when `server` is not an
+    /// https URL (k3s serves only TLS) or its port is not a number.
     static func rewrite(server: String, host: String) -> String? {
-        guard let schemeEnd = server.range(of: "://") else { return nil }
+        guard server.hasPrefix("https://"), let schemeEnd = server.range(of: "://") else { return nil }
         let afterScheme = server[schemeEnd.upperBound...]
         let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         let rest = afterScheme.dropFirst(authority.count)
@@ -96,6 +136,7 @@ public struct StoreKubeconfig: Sendable, Hashable {
         } else if let colon = hostAndPort.lastIndex(of: ":") {
             port = hostAndPort[hostAndPort.index(after: colon)...]
         }
+        if let port, port.isEmpty || !port.allSatisfy({ $0.isASCII && $0.isNumber }) { return nil }
 
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         let newHost = bare.contains(":") ? "[\(bare)]" : bare

@@ -48,13 +48,13 @@ public struct SingleHostRequest: Sendable {
 
     /// `edgeup install`: one server (SQLite), or the first server of an HA cluster (`cluster`).
     public func installInventory(cluster: Bool, loader: InventoryLoader) -> InventoryLoadResult {
-        let name = context ?? Self.storeName(for: host)
+        let name = Self.storeName(for: context ?? host)
         return load(store: name, datastore: cluster ? "etcd" : "sqlite", hosts: [(host, "server", nil)], loader: loader)
     }
 
     /// `edgeup join`: the server the cluster already has, and this machine as an agent or (HA) server.
     public func joinInventory(serverHost: String, serverUser: String?, asServer: Bool, loader: InventoryLoader) -> InventoryLoadResult {
-        let name = context ?? Self.storeName(for: serverHost)
+        let name = Self.storeName(for: context ?? serverHost)
         // Validated as server + agent (the inventory rules are about finished stores: an etcd store
         // grows through 2 servers on its way to 3), then the joiner becomes a server if asked.
         var result = load(
@@ -96,11 +96,15 @@ public struct SingleHostRequest: Sendable {
             if let user = host.user { pairs.append((Node("ssh"), Node([(Node("user"), Node(user))]))) }
             return Node(pairs)
         }
+        var storeNode: [(Node, Node)] = [
+            (Node("name"), Node(store)), (Node("datastore"), Node(datastore)), (Node("hosts"), Node(hostNodes)),
+        ]
+        // `--context` may hold dots (a DNS subdomain) where a store name may not: the store takes the
+        // label form, the kubeconfig the name as given, checked like an inventory's `context:`.
+        if let context { storeNode.append((Node("context"), Node(context))) }
         let root = Node([
             (Node("defaults"), Node([(Node("ssh"), Node(ssh)), (Node("k3s"), Node(k3s))])),
-            (Node("stores"), Node([Node([
-                (Node("name"), Node(store)), (Node("datastore"), Node(datastore)), (Node("hosts"), Node(hostNodes)),
-            ])])),
+            (Node("stores"), Node([Node(storeNode)])),
         ])
         let text = (try? Yams.serialize(node: root)) ?? ""
         // Relative paths in flags resolve against the working directory, as users expect.

@@ -107,8 +107,8 @@ struct ApplyCommand: AsyncParsableCommand {
         let summary = ApplySummary(result: result, style: stderrStyle)
         if mode != .json { printError(summary.text + stderrStyle.dim("run \(journal.run): \(journal.state.runFolder(journal.run))")) }
         if let reportJUnit {
-            try summary.junit(name: "edgeup apply", seconds: timing.seconds).xml
-                .write(toFile: reportJUnit, atomically: true, encoding: .utf8)
+            // Remote output (failure messages, log tails): private, like the journal.
+            try PrivateFile.write(Array(summary.junit(name: "edgeup apply", seconds: timing.seconds).xml.utf8), to: reportJUnit)
         }
         if let status = interruption.exitStatus { throw ExitCode(status) }
         if !result.allConverged { throw ExitCode.failure }

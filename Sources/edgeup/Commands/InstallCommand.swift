@@ -26,13 +26,17 @@ struct InstallCommand: AsyncParsableCommand {
 
     @OptionGroup var login: LoginOptions
     @OptionGroup var k3s: K3sOptions
-    @Option(name: .long, help: "Context (and cluster/user) name in the kubeconfig; default: derived from the host.")
+    @Option(name: .long, help: "Context (and cluster/user) name in the kubeconfig, a DNS subdomain; default: derived from the host.")
     var context: String?
 
     @OptionGroup var kubeconfig: KubeconfigOptions
 
     @Option(name: .customLong("readiness-timeout"), help: "Seconds the node may take to become Ready.")
     var readinessTimeout = 180
+
+    func validate() throws {
+        try validateContextFlag(context)
+    }
 
     func run() async throws {
         let request = SingleHostRequest(host: host, login: login, k3s: k3s, context: context)

@@ -36,6 +36,10 @@ struct JoinCommand: AsyncParsableCommand {
     @Option(name: .customLong("readiness-timeout"), help: "Seconds the node may take to become Ready.")
     var readinessTimeout = 180
 
+    func validate() throws {
+        try validateContextFlag(context)
+    }
+
     func run() async throws {
         let request = SingleHostRequest(host: host, login: login, k3s: k3s, context: context)
         let result = request.joinInventory(serverHost: serverHost, serverUser: serverUser, asServer: server, loader: InventoryLoader())

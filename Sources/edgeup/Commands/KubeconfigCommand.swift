@@ -9,8 +9,11 @@ struct KubeconfigCommand: AsyncParsableCommand {
         discussion: """
             Reads /etc/rancher/k3s/k3s.yaml from each store's first server (through sudo), renames \
             cluster, user and context to the store's context name, points the server at the \
-            store's API endpoint and merges it atomically under <kubeconfig>.lock. Entries of the \
-            same name are replaced; everything else in the file is kept. Touches no cluster.
+            store's API endpoint and merges it atomically under <kubeconfig>.lock. A k3s.yaml holding \
+            anything beyond the server, CA and client certificate and key (exec, tokens, file paths, \
+            proxy-url, ...) is refused. Entries this inventory wrote earlier are replaced; a store \
+            whose name is taken by any other entry is skipped and that entry left alone; everything \
+            else in the file is kept. Touches no cluster.
 
             Examples:
               edgeup kubeconfig inventories/coffee-shops.yaml --stores eu-001
@@ -48,21 +51,24 @@ struct KubeconfigCommand: AsyncParsableCommand {
             if case let .failure(error) = result { return error }
             return nil
         }
+        var skipped: [KubeconfigSkip] = []
         if print {
             Swift.print(try KubeconfigMerger.standalone(entries), terminator: "")
         } else {
             let prune = prune ? KubeconfigPrune(fleet: fleet, keep: Set(inventory.stores.map(\.context))) : nil
             do {
-                try await kubeconfig.destination(for: inventory).write(entries, prune: prune)
+                skipped = try await kubeconfig.destination(for: inventory).write(entries, prune: prune)
             } catch {
                 printError(stderrStyle.render(.error(error.description, at: nil)))
                 throw ExitCode.failure
             }
             let target = kubeconfig.noMerge ? kubeconfig.kubeconfigDirectory : kubeconfig.file().path
-            printError("\(entries.count) store kubeconfig\(entries.count == 1 ? "" : "s") written to \(target)")
+            let written = entries.count - skipped.count
+            printError("\(written) store kubeconfig\(written == 1 ? "" : "s") written to \(target)")
         }
         for failure in failures { printError(stderrStyle.red("✗ ") + failure.summary) }
-        if !failures.isEmpty { throw ExitCode.failure }
+        for skip in skipped { printError(stderrStyle.red("✗ ") + skip.error.description) }
+        if !failures.isEmpty || !skipped.isEmpty { throw ExitCode.failure }
     }
 
     private func fetchAll(_ stores: [Store], fetcher: KubeconfigFetcher, fleet: String) async

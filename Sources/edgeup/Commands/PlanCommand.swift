@@ -84,7 +84,8 @@ func savePlan(_ plan: Plan, to path: String) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
-    try encoder.encode(plan).write(to: URL(fileURLWithPath: path), options: .atomic)
+    // Facts and hashes from every host: private, like the journal.
+    try PrivateFile.write(try encoder.encode(plan), to: path)
 }
 
 /// A counter callbacks from many tasks can bump.

@@ -12,6 +12,13 @@ extension SingleHostRequest {
     }
 }
 
+/// `--context` of install and join, refused before anything connects: it names the kubeconfig
+/// entries (and the `--no-merge` file), so it must be a valid context name.
+func validateContextFlag(_ context: String?) throws {
+    guard let context, let problem = StoreKubeconfig.contextNameProblem(context) else { return }
+    throw ValidationError("--context '\(context)' \(problem): \(StoreKubeconfig.contextNameHint)")
+}
+
 /// install and join: plan the one-store inventory built from flags, show it, execute it.
 /// `onlyHost` limits the work to the joining machine: a join never reconfigures the server.
 func convergeSingleHost(

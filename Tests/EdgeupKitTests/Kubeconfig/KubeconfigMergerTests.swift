@@ -32,21 +32,22 @@ import Yams
         let first = try KubeconfigMerger.merge([try storeKubeconfig("store-1")], into: operatorKubeconfig, path: path)
         // Someone added a field to our entry by hand: a replaced entry must not keep it.
         let tampered = first.text.replacingOccurrences(
-            of: "client-key-data: S0VZ", with: "client-key-data: S0VZ\n    client-certificate: /tmp/old.pem")
+            of: "client-key-data: \(testKey)", with: "client-key-data: \(testKey)\n    client-certificate: /tmp/old.pem")
         #expect(tampered != first.text)
-        let rotated = try storeKubeconfig("store-1", host: "10.0.0.9", fetched: k3sYAML(ca: "TkVXQ0E=", cert: "TkVXQ0VSVA==", key: "TkVXS0VZ"))
+        let (newCA, newCert, newKey) = (pemField("CERTIFICATE", "new-ca"), pemField("CERTIFICATE", "new"), pemField("PRIVATE KEY", "new"))
+        let rotated = try storeKubeconfig("store-1", host: "10.0.0.9", fetched: k3sYAML(ca: newCA, cert: newCert, key: newKey))
         let second = try KubeconfigMerger.merge([rotated], into: tampered, path: path)
         #expect(second.replaced == ["store-1"])
         for section in ["clusters", "users", "contexts"] {
             #expect(try names(section, in: second.text).filter { $0 == "store-1" }.count == 1, "no duplicate in \(section)")
         }
         let user = try #require(try entry("users", "store-1", in: second.text)?["user"])
-        #expect(user["client-certificate-data"]?.string == "TkVXQ0VSVA==")
-        #expect(user["client-key-data"]?.string == "TkVXS0VZ")
+        #expect(user["client-certificate-data"]?.string == newCert)
+        #expect(user["client-key-data"]?.string == newKey)
         #expect(user["client-certificate"] == nil, "no stale field")
         #expect(try entry("clusters", "store-1", in: second.text)?["cluster"]?["server"]?.string == "https://10.0.0.9:6443")
-        #expect(try entry("clusters", "store-1", in: second.text)?["cluster"]?["certificate-authority-data"]?.string == "TkVXQ0E=")
-        #expect(!second.text.contains("client-certificate-data: Q0VSVA=="), "old certificate gone")
+        #expect(try entry("clusters", "store-1", in: second.text)?["cluster"]?["certificate-authority-data"]?.string == newCA)
+        #expect(!second.text.contains("client-certificate-data: \(testCert)"), "old certificate gone")
     }
 
     @Test func remergeOfTheSameEntriesIsANoOp() throws {
@@ -58,9 +59,14 @@ import Yams
     }
 
     @Test func duplicateNamesInAHandEditedFileCollapseToOne() throws {
-        let doubled = operatorKubeconfig.replacingOccurrences(
-            of: "contexts:\n", with: "contexts:\n- name: store-1\n  context: {cluster: a, user: b}\n- name: store-1\n  context: {cluster: c, user: d}\n")
-        let result = try KubeconfigMerger.merge([try storeKubeconfig("store-1")], into: doubled, path: path)
+        // The operator copied our context entry by hand: both copies carry this fleet's mark.
+        let merged = try KubeconfigMerger.merge([try storeKubeconfig("store-1")], into: operatorKubeconfig, path: path).text
+        var root = try tree(merged)
+        let ours = try #require(try entry("contexts", "store-1", in: merged))
+        root[Node("contexts")] = Node([ours] + (root["contexts"]?.sequence.map(Array.init) ?? []))
+        let doubled = try Yams.serialize(node: .mapping(root))
+        #expect(try names("contexts", in: doubled) == ["store-1", "prod", "store-1"])
+        let result = try KubeconfigMerger.merge([try storeKubeconfig("store-1", host: "10.0.0.9")], into: doubled, path: path)
         #expect(try names("contexts", in: result.text) == ["store-1", "prod"], "replaced in place, the duplicate dropped")
         #expect(result.replaced == ["store-1"])
     }

@@ -3,8 +3,20 @@ import Foundation
 import Testing
 import Yams
 
+/// A kubeconfig data field: base64 of PEM text, one block with `label` per content. The content is
+/// not real DER: edgeup checks the PEM armour and its kind, not the certificate inside.
+func pemField(_ label: String, _ contents: String...) -> String {
+    let blocks = contents.map { "-----BEGIN \(label)-----\n\(Data($0.utf8).base64EncodedString())\n-----END \(label)-----\n" }
+    return Data(blocks.joined().utf8).base64EncodedString()
+}
+
+/// The data fields of `k3sYAML()`: a CA, a client certificate with its chain (as k3s writes it), a key.
+let testCA = pemField("CERTIFICATE", "ca")
+let testCert = pemField("CERTIFICATE", "client", "client-ca")
+let testKey = pemField("EC PRIVATE KEY", "key")
+
 /// A k3s.yaml as k3s writes it: cluster, user and context all `default`, the server on loopback.
-func k3sYAML(ca: String = "Q0EtREFUQQ==", cert: String = "Q0VSVA==", key: String = "S0VZ", port: Int = 6443) -> String {
+func k3sYAML(ca: String = testCA, cert: String = testCert, key: String = testKey, port: Int = 6443) -> String {
     """
     apiVersion: v1
     clusters:

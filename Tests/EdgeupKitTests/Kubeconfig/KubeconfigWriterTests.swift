@@ -4,20 +4,7 @@ import Testing
 
 /// A hundred stores finishing at once all land in the kubeconfig, through few locked writes.
 @Suite struct KubeconfigWriterTests {
-    static let fetched = """
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: default
-          cluster: {server: "https://127.0.0.1:6443", certificate-authority-data: Q0E=}
-        users:
-        - name: default
-          user: {client-certificate-data: Q0VSVA==, client-key-data: S0VZ}
-        contexts:
-        - name: default
-          context: {cluster: default, user: default}
-        current-context: default
-        """
+    static let fetched = k3sYAML()
 
     @Test func concurrentStoresAllLand() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeup-writer-\(UUID().uuidString)").path

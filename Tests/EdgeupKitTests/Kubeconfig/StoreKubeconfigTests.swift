@@ -5,7 +5,7 @@ import Yams
 /// Turning a fetched k3s.yaml into one store's entries: names, server URL, credentials, ownership.
 @Suite struct StoreKubeconfigTests {
     @Test func renamesEverythingAndKeepsCredentials() throws {
-        let store = try storeKubeconfig("store-042", host: "10.42.0.10", fetched: k3sYAML(ca: "Q0E=", cert: "Q0VSVA==", key: "S0VZ"))
+        let store = try storeKubeconfig("store-042", host: "10.42.0.10", fetched: k3sYAML())
         #expect(store.context == "store-042")
         #expect(store.server == "https://10.42.0.10:6443")
         let yaml = store.yaml
@@ -14,10 +14,10 @@ import Yams
         }
         let cluster = try #require(try entry("clusters", "store-042", in: yaml)?["cluster"])
         #expect(cluster["server"]?.string == "https://10.42.0.10:6443")
-        #expect(cluster["certificate-authority-data"]?.string == "Q0E=")
+        #expect(cluster["certificate-authority-data"]?.string == testCA)
         let user = try #require(try entry("users", "store-042", in: yaml)?["user"])
-        #expect(user["client-certificate-data"]?.string == "Q0VSVA==")
-        #expect(user["client-key-data"]?.string == "S0VZ")
+        #expect(user["client-certificate-data"]?.string == testCert)
+        #expect(user["client-key-data"]?.string == testKey)
         let context = try #require(try entry("contexts", "store-042", in: yaml)?["context"])
         #expect(context["cluster"]?.string == "store-042")
         #expect(context["user"]?.string == "store-042")

@@ -10,7 +10,7 @@ extension LabTests {
         stores:
           - {name: shop, servers: 1, agents: 1}
           - {name: ha, servers: 3, agents: 1}
-          - {name: nameless, servers: 1, agents: 0}
+          - {name: nameless, servers: 1, agents: 1}
         """
 
     func environment(_ lab: Lab) -> [String: String] {
@@ -34,21 +34,24 @@ extension LabTests {
         try await Lab.with(spec: Self.spec, subnet: "10.95.0.0/16") { lab in
             _ = try lab.buildDouble()
             let base = try lab.inventory(k3s: "binary: ./k3s")
-            // The nameless store's server registers under its hostname, which the host reports itself.
+            // The nameless store's agent registers under its hostname, which the host reports itself;
+            // readiness would name that node in a command on the store's server.
             let text = try String(contentsOfFile: base, encoding: .utf8)
-                .replacingOccurrences(of: "{name: nameless-s1, ", with: "{")
+                .replacingOccurrences(of: "{name: nameless-a1, ", with: "{")
             let inventory = lab.directory + "/safety.yaml"
             try text.write(toFile: inventory, atomically: true, encoding: .utf8)
             let env = environment(lab)
-            try lab.exec("nameless-s1", "printf '%s' 'x;touch /tmp/p;' > /proc/sys/kernel/hostname")
+            try lab.exec("nameless-a1", "printf '%s' 'x;touch /tmp/p;' > /proc/sys/kernel/hostname")
 
             let apply = try edgeup(["apply", inventory], environment: env)
             #expect(apply.status == 1, "the nameless store is refused: \(apply.stderr)")
             #expect(apply.stderr.contains("is not a valid Kubernetes node name"), "\(apply.stderr)")
             #expect(apply.stderr.contains("converged      2"), "\(apply.stderr)")
-            #expect(try lab.exec("nameless-s1", "test -e /tmp/p && echo planted || echo clean").stdout.contains("clean"))
-            #expect(try lab.exec("nameless-s1", "test -e /usr/local/bin/k3s && echo touched || echo untouched").stdout
-                .contains("untouched"), "nothing was installed on the refused host")
+            for host in ["nameless-s1", "nameless-a1"] {
+                #expect(try lab.exec(host, "test -e /tmp/p && echo planted || echo clean").stdout.contains("clean"))
+                #expect(try lab.exec(host, "test -e /usr/local/bin/k3s && echo touched || echo untouched").stdout
+                    .contains("untouched"), "nothing was installed in the refused store")
+            }
 
             // Agents hold the agent token only: never the server token (full cluster admin).
             for (agent, server) in [("shop-a1", "shop-s1"), ("ha-a1", "ha-s1")] {

@@ -1128,6 +1128,7 @@ if __name__ == "__main__" and sys.argv[1:2] == ["__serve"]:
 # =============================================================================================
 # FULL PART: CLI, configuration, certificates, joins, `k3s kubectl`, `k3s token`
 # =============================================================================================
+import re  # noqa: E402 (the lean part above stays import-light)
 
 FLAGS = {
     "config": ("s", "B"), "debug": ("b", "B"), "v": ("i", "B"), "vmodule": ("s", "B"), "log": ("s", "B"),
@@ -1471,11 +1472,20 @@ def fetch_cacerts(server_url, token_hash):
     return ca
 
 
+NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
 def node_name_of(cfg):
     n = cfg.get("node-name") or socket.gethostname()
     if cfg.get("with-node-id"):
         n += "-" + read_or_make_node_id()
-    return n.lower()
+    n = n.lower()
+    # the API server refuses a Node whose name is no RFC 1123 subdomain, so k3s never gets a node
+    if len(n) > 253 or not NODE_NAME.match(n):
+        raise ConfigError(f'Node "{n}" is invalid: metadata.name: Invalid value: "{n}": a lowercase RFC 1123 subdomain '
+                          "must consist of lower case alphanumeric characters, '-' or '.', and must start and end "
+                          "with an alphanumeric character")
+    return n
 
 
 def read_or_make_node_id():

@@ -260,6 +260,9 @@ def test_config_errors(lab, k3s_binary):
     assert r.returncode != 0 and "flag provided but not defined" in r.stderr
     r = lab.sh(h, "K3S_URL=https://127.0.0.1:6443 k3s agent --config /root/none.yaml", check=False, timeout=20)
     assert r.returncode != 0 and "--token is required" in r.stderr
+    # like the API server, no Node whose name is no RFC 1123 subdomain (a hostname with shell syntax)
+    r = lab.sh(h, "k3s server --token x --node-name 'x;touch /tmp/p;'", check=False, timeout=20)
+    assert r.returncode != 0 and "a lowercase RFC 1123 subdomain" in r.stderr
 
 
 MANIFEST = """apiVersion: v1

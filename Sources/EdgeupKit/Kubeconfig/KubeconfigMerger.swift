@@ -33,7 +33,8 @@ public struct KubeconfigMergeResult: Sendable, Hashable {
 }
 
 /// A store whose entries were not merged: the kubeconfig already has a cluster, user or context of
-/// that name that this fleet did not write — the operator's own, or another fleet's. Replacing it
+/// that name that edgeup did not write for this store — the operator's own, or another fleet's for
+/// another store (a `context:` or `contextTemplate` collision). Replacing it
 /// would silently repoint the operator's `kubectl --context NAME` at a store.
 public struct KubeconfigSkip: Sendable, Hashable {
     public var store: String
@@ -48,7 +49,7 @@ public struct KubeconfigSkip: Sendable, Hashable {
     /// What the operator reads: which store, which entry, why, and the two ways out.
     public var error: KubeconfigError {
         let kind = String(section.rawValue.dropLast())
-        let writer = owner.map { "that edgeup wrote for another fleet ('\($0.fleet)')" } ?? "that edgeup did not write"
+        let writer = owner.map { "that edgeup wrote for store '\($0.store)' of another fleet ('\($0.fleet)')" } ?? "that edgeup did not write"
         let otherName = "or give store '\(store)' another 'context:' in the inventory"
         return KubeconfigError(
             .notOwned, path: path,
@@ -131,11 +132,20 @@ public enum KubeconfigMerger {
         try merge(stores, into: nil, path: "<stdout>", setCurrent: currentContext).text
     }
 
-    /// The skip for `store` when an entry of its name in `document` lacks this fleet's mark.
+    /// Whether an entry marked `mark` may be replaced for the store `ours`: edgeup wrote it, for this
+    /// fleet or for a store of the same name. The fleet defaults to the inventory files' paths, so a
+    /// renamed or split inventory (or `plan a.yaml b.yaml` vs `apply b.yaml`) is another fleet; its
+    /// entry for the same store is still this store's, while one for another store is not.
+    static func isOurs(_ mark: KubeconfigOwner?, _ ours: KubeconfigOwner) -> Bool {
+        guard let mark else { return false }
+        return mark.fleet == ours.fleet || mark.store == ours.store
+    }
+
+    /// The skip for `store` when an entry of its name in `document` is not edgeup's for this store.
     private static func skip(_ store: StoreKubeconfig, in document: Kubeconfig, path: String) -> KubeconfigSkip? {
         for section in Kubeconfig.Section.allCases {
             // Every entry of the name counts: replacing the first drops the others.
-            guard let owner = document.owners(section, named: store.context).first(where: { $0?.fleet != store.owner.fleet })
+            guard let owner = document.owners(section, named: store.context).first(where: { !isOurs($0, store.owner) })
             else { continue }
             return KubeconfigSkip(store: store.owner.store, context: store.context, section: section, owner: owner, path: path)
         }

@@ -3,8 +3,9 @@ import Foundation
 import Testing
 import Yams
 
-/// Only this fleet's entries are ever replaced: a store whose name is taken by the operator's own
-/// entry, or by another fleet's, is skipped, said so, and the entry in the way left exactly as it was.
+/// Only edgeup's entries for the same store are ever replaced: a store whose name is taken by the
+/// operator's own entry, or by another store's, is skipped, said so, and the entry in the way left
+/// exactly as it was.
 @Suite struct KubeconfigOwnershipTests {
     let path = "/home/op/.kube/config"
 
@@ -64,17 +65,30 @@ import Yams
         #expect(!result.changed)
     }
 
-    @Test func anotherFleetsEntryIsNotOursEither() throws {
+    @Test func anotherFleetsEntryForAnotherStoreIsNotOurs() throws {
         let eu = try KubeconfigMerger.merge([try storeKubeconfig("store-1", fleet: "eu")], into: operatorKubeconfig, path: path)
-        let us = try KubeconfigMerger.merge([try storeKubeconfig("store-1", host: "10.9.9.9", fleet: "us")], into: eu.text, path: path)
+        // us.yaml's store "lisbon" is given the context name store-1 (a contextTemplate collision).
+        let lisbon = try StoreKubeconfig(
+            fetched: k3sYAML(), source: "lisbon:/etc/rancher/k3s/k3s.yaml", context: "store-1", serverHost: "10.9.9.9",
+            owner: KubeconfigOwner(fleet: "us", store: "lisbon"))
+        let us = try KubeconfigMerger.merge([lisbon], into: eu.text, path: path)
         #expect(!us.changed)
         let skip = try #require(us.skipped.first)
         #expect(skip.owner == KubeconfigOwner(fleet: "eu", store: "store-1"))
-        #expect(skip.error.message.contains("a cluster named 'store-1' that edgeup wrote for another fleet ('eu')"))
+        #expect(skip.error.message.contains("a cluster named 'store-1' that edgeup wrote for store 'store-1' of another fleet ('eu')"))
         #expect(skip.error.hint?.hasPrefix("if this inventory is fleet 'eu', pass --fleet 'eu'") == true)
         // The same fleet replaces its own entry.
         let again = try KubeconfigMerger.merge([try storeKubeconfig("store-1", host: "10.9.9.9", fleet: "eu")], into: eu.text, path: path)
         #expect(again.replaced == ["store-1"] && again.skipped.isEmpty)
+    }
+
+    /// The default fleet is the inventory files' paths: applying a store from a renamed or split
+    /// inventory must still refresh its own entry.
+    @Test func theSameStoreFromAnotherInventoryFileIsStillOurs() throws {
+        let first = try KubeconfigMerger.merge([try storeKubeconfig("store-1", fleet: "/repo/eu.yaml")], into: operatorKubeconfig, path: path)
+        let moved = try KubeconfigMerger.merge(
+            [try storeKubeconfig("store-1", host: "10.9.9.9", fleet: "/repo/common.yaml,/repo/eu.yaml")], into: first.text, path: path)
+        #expect(moved.replaced == ["store-1"] && moved.skipped.isEmpty)
     }
 
     @Test func aSkippedStoreNeverBecomesCurrent() throws {

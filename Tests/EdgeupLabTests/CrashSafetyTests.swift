@@ -138,7 +138,7 @@ extension LabTests {
 
             // SIGINT while a restart stalls: a clean stop (summary, journal, lock released), exit 130.
             try lab.exec("shop-s1", "touch /run/lab-systemd/hold-restart")
-            let started = try startApply(lab, [try labelled("two")], env: env)
+            let started = try startEdgeup(lab, ["apply", try labelled("two")], env: env)
             #expect(try waitForStep(lab, started.earlier, host: "shop-s1", action: "restart"))
             kill(started.process.processIdentifier, SIGINT)
             let stopped = Date().addingTimeInterval(30)
@@ -154,16 +154,34 @@ extension LabTests {
             try lab.exec("shop-s1", "rm -f /run/lab-systemd/hold-restart")
             let resumed = try edgeup(["apply", try labelled("two")], environment: env)
             #expect(resumed.status == 0, "\(resumed.stderr)")
+
+            // SIGINT during `edgeup exec`: the remote commands stop too, not only edgeup.
+            let exec = try startEdgeup(lab, ["exec", inventory, "--sudo", "--", "sleep", "307"], env: env)
+            let running = Date().addingTimeInterval(30)
+            while Date() < running, !(try lab.exec("shop-a1", "pgrep -f 'sleep 307' || true").stdout.contains(where: \.isNumber)) {
+                usleep(100_000)
+            }
+            kill(exec.process.processIdentifier, SIGINT)
+            exec.process.waitUntilExit()
+            #expect(exec.process.terminationStatus == 130)
+            let gone = Date().addingTimeInterval(15)
+            var left = "?"
+            while Date() < gone {
+                left = try lab.exec("shop-s1", "pgrep -f 'sleep 307' || true").stdout + lab.exec("shop-a1", "pgrep -f 'sleep 307' || true").stdout
+                if left.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { break }
+                usleep(200_000)
+            }
+            #expect(left.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "remote commands still run: \(left)")
         }
     }
 
-    /// Starts `edgeup apply ARGUMENTS` in the background, its stderr in a file; `earlier` are the run folders before it.
-    func startApply(_ lab: Lab, _ arguments: [String], env: [String: String]) throws
+    /// Starts edgeup in the background, its stderr in a file; `earlier` are the run folders before it.
+    func startEdgeup(_ lab: Lab, _ arguments: [String], env: [String: String]) throws
         -> (process: Process, stderr: String, earlier: Set<String>)
     {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: edgeupExecutable)
-        process.arguments = ["apply"] + arguments
+        process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
         let stderr = lab.directory + "/apply-\(UUID().uuidString.prefix(8)).err"
         _ = FileManager.default.createFile(atPath: stderr, contents: nil)
@@ -200,7 +218,7 @@ extension LabTests {
 
     /// Runs `edgeup apply` and SIGKILLs it once it has started restarting `host`; true if it was killed.
     func applyKilledAtRestart(_ lab: Lab, _ inventory: String, host: String, env: [String: String]) throws -> Bool {
-        let started = try startApply(lab, [inventory, "--stores", "shop"], env: env)
+        let started = try startEdgeup(lab, ["apply", inventory, "--stores", "shop"], env: env)
         guard try waitForStep(lab, started.earlier, host: host, action: "restart") else {
             started.process.terminate()
             return false

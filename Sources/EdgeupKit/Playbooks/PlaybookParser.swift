@@ -99,6 +99,9 @@ final class PlaybookParser {
             let commands = (reader.sequence(fields["commands"], "commands") ?? []).enumerated().compactMap { index, node in
                 template(node, source: "command-\(index + 1)", what: "a command")
             }
+            for problem in commands.flatMap(TemplateEngine.unquotedValues) {
+                reader.error(problem.message, at: problem.location ?? reader.location(node), hint: problem.hint)
+            }
             action = .commands(commands)
         }
         return PlaybookStep(name: name, slug: Self.slug(name), action: action, role: role, location: reader.location(node))

@@ -1,3 +1,4 @@
+import EdgeSSH
 import Foundation
 import Mustache
 
@@ -18,8 +19,9 @@ final class TemplateScope {
     }
 
     private(set) var lookups: [Lookup] = []
-    /// `!env` values read during rendering (the output containing one is sensitive).
-    private(set) var secretsRead: Set<String> = []
+    /// An `!env` value was looked up during rendering. The output is then sensitive whatever
+    /// became of the value: `base64`, `json` or `uppercased` would hide it from a text search.
+    private(set) var readSecret = false
     /// `!env` variables a template needed that are not set, with the value's path.
     private(set) var missingEnvironment: [(path: String, variable: String)] = []
     /// Transforms a template asked for that do not exist (Mustache would render nothing).
@@ -35,7 +37,7 @@ final class TemplateScope {
 
     func resetLog() {
         lookups = []
-        secretsRead = []
+        readSecret = false
         missingEnvironment = []
         unknownTransforms = []
     }
@@ -49,7 +51,7 @@ final class TemplateScope {
             missingEnvironment.append((path, variable))
             return nil
         }
-        secretsRead.insert(value)
+        readSecret = true
         return TemplateText(value, scope: self)
     }
 
@@ -118,10 +120,11 @@ struct TemplateNode: MustacheParent {
     }
 }
 
-/// Every text value in a template's context. Adds transforms for writing YAML safely:
+/// Every text value in a template's context. Adds transforms for writing YAML and shell safely:
 /// `{{ json(x) }}` is a double-quoted, escaped scalar (any text, even multi-line, stays one YAML
-/// value), `{{ base64(x) }}` for Secret `data`; Mustache's own (`lowercased`, `uppercased`, …) work
-/// too. An unknown transform is an error rather than nothing.
+/// value), `{{ base64(x) }}` for Secret `data`, `{{ shell(x) }}` one POSIX shell word (commands
+/// run as root); Mustache's own (`lowercased`, `uppercased`, …) work too. An unknown transform is
+/// an error rather than nothing.
 struct TemplateText: MustacheCustomRenderable, MustacheTransformable, CustomStringConvertible {
     let value: String
     unowned let scope: TemplateScope
@@ -142,6 +145,8 @@ struct TemplateText: MustacheCustomRenderable, MustacheTransformable, CustomStri
             return TemplateText(String(decoding: data, as: UTF8.self), scope: scope)
         case "base64":
             return TemplateText(Data(value.utf8).base64EncodedString(), scope: scope)
+        case "shell":
+            return TemplateText(ShellQuote.quote(value), scope: scope)
         default:
             guard let result = value.transform(name) else {
                 scope.unknownTransform(name)

@@ -26,20 +26,10 @@ struct InventoryParser {
 
     func parse(_ text: String) -> RawInventoryFile {
         var file = RawInventoryFile(path: reader.file, defaults: nil, gateways: [], stores: [])
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            reader.report(yamlError: error)
-            return file
-        }
-        guard let root else {
-            reader.error(
-                "the inventory is empty", at: SourceLocation(file: reader.file, line: 1, column: 1),
-                hint: "an inventory needs at least 'stores:' with one store")
-            return file
-        }
-        guard let fields = reader.fields(root, in: "the inventory", allowed: Self.topLevelKeys) else {
+        guard let root = reader.document(
+            text, empty: "the inventory is empty", hint: "an inventory needs at least 'stores:' with one store"),
+            let fields = reader.fields(root, in: "the inventory", allowed: Self.topLevelKeys)
+        else {
             return file
         }
         if let node = fields["defaults"] {

@@ -10,7 +10,7 @@ struct InventoryResolver {
     /// Secret problems already reported: stores sharing the defaults' secrets would repeat them.
     var reportedSecrets = Set<String>()
 
-    init(paths: PathResolver, environment: [String: String] = [:]) {
+    init(paths: PathResolver, environment: [String: String]) {
         self.paths = paths
         self.environment = environment
     }

@@ -39,17 +39,20 @@ struct YAMLExpansion {
         })
         for match in aliasKeyPattern.matches(in: text, range: whole) {
             let group = match.range(at: 1).location != NSNotFound ? 1 : 2
-            guard let range = Range(match.range(at: group), in: text), anchors.contains(String(text[range])) else { continue }
+            guard let range = Range(match.range(at: group), in: text), anchors.contains(String(text[range])) else {
+                continue
+            }
             let before = text[..<range.lowerBound]
-            let line = before.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
-            let column = before.distance(from: before.lastIndex(of: "\n").map(before.index(after:)) ?? before.startIndex, to: before.endIndex)
-            return (String(text[range]), line, column)
+            let lineStart = before.lastIndex(of: "\n").map(before.index(after:)) ?? before.startIndex
+            // The name starts one past the '*': its distance from the line start is the '*''s column.
+            return (String(text[range]), before.count { $0 == "\n" } + 1, before.distance(from: lineStart, to: before.endIndex))
         }
         return nil
     }
 
-    // libyaml's anchor names: letters, digits, '-' and '_'.
-    private static let anchorPattern = try! NSRegularExpression(pattern: "(?:^|[\\s\\[{,])&([A-Za-z0-9_-]+)", options: .anchorsMatchLines)
+    /// `&name` (libyaml's anchor names: letters, digits, '-' and '_').
+    private static let anchorPattern = try! NSRegularExpression(
+        pattern: "(?:^|[\\s\\[{,])&([A-Za-z0-9_-]+)", options: .anchorsMatchLines)
     /// `? *name` (explicit key) or `*name:` followed by a space, a flow indicator or the line's end.
     private static let aliasKeyPattern = try! NSRegularExpression(
         pattern: "(?:^|[\\s\\[{,])(?:\\?[ \\t]+\\*([A-Za-z0-9_-]+)|\\*([A-Za-z0-9_-]+)[ \\t]*:(?:[ \\t,}\\]]|$))",

@@ -20,7 +20,8 @@ enum PlaybookFilePath {
     static func check(_ path: String) -> Result<String, Problem> {
         guard path.hasPrefix("/") else {
             return .failure(Problem(
-                message: "file path '\(path)' is not absolute", hint: "write the full path on the host, like /etc/app/app.conf"))
+                message: "file path '\(path)' is not absolute",
+                hint: "write the full path on the host, like /etc/app/app.conf"))
         }
         guard !path.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true }) else {
             return .failure(Problem(

@@ -73,16 +73,17 @@ public struct PlaybookRenderer {
                             let content = render(file.content, in: scope, problems: &problems)
                         else { continue }
                         let destination: String
+                        let pathLocation = file.path.location(line: 1, column: 1)
                         switch PlaybookFilePath.check(path.text) {
                         case let .success(normal) where !path.sensitive:
                             destination = normal
                         case .success:
                             problems.append(.error(
-                                "file path '\(file.path.text)' uses a value read with !env", at: file.path.location(line: 1, column: 1),
+                                "file path '\(file.path.text)' uses a value read with !env", at: pathLocation,
                                 hint: "a path names the unit in plans and logs; keep secrets in the content"))
                             continue
                         case let .failure(problem):
-                            problems.append(.error(problem.message, at: file.path.location(line: 1, column: 1), hint: problem.hint))
+                            problems.append(.error(problem.message, at: pathLocation, hint: problem.hint))
                             continue
                         }
                         units.append(unit(

@@ -126,7 +126,8 @@ enum TemplateEngine {
                 guard !inner.hasPrefix("shell(") else { return nil }
                 return .error(
                     "a command uses {{ \(inner) }} without shell(…)", at: location,
-                    hint: "write {{ shell(\(inner)) }} to pass the value as one quoted word, or {{{ \(inner) }}} if it is meant as shell syntax")
+                    hint: "write {{ shell(\(inner)) }} to pass the value as one quoted word, "
+                        + "or {{{ \(inner) }}} if it is meant as shell syntax")
             }
         }
     }

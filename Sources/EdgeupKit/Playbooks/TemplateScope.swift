@@ -86,7 +86,7 @@ final class TemplateScope {
             var children: [String: TemplateInput] = [:]
             for entry in entries { children[entry.key] = .value(entry.value) }
             return node(children, path: path)
-        case let .environment(variable): return EnvironmentSecret(variable: variable, path: path)
+        case let .environment(variable): return EnvironmentSecret(variable: variable, path: path, scope: self)
         }
     }
 }
@@ -112,7 +112,7 @@ struct TemplateNode: MustacheParent {
         // A declared `!env` value is found even when its variable is unset: that is its own error.
         let found = value != nil
         if let secret = value as? EnvironmentSecret {
-            value = scope.secret(secret.variable, path: secret.path)
+            value = secret.resolved
         }
         scope.record(TemplateScope.Lookup(
             node: id, isRoot: isRoot, path: path, name: name, found: found, known: children.keys.sorted()))
@@ -157,10 +157,17 @@ struct TemplateText: MustacheCustomRenderable, MustacheTransformable, CustomStri
     }
 }
 
-/// `!env NAME`: read from the environment only when a template uses it.
-struct EnvironmentSecret {
+/// `!env NAME`: read from the environment only when a template uses it — looked up by name, or
+/// rendered as an item of a list a section iterates (which reaches it without a lookup).
+struct EnvironmentSecret: MustacheCustomRenderable, MustacheTransformable {
     var variable: String
     var path: String
+    unowned let scope: TemplateScope
+
+    var resolved: TemplateText? { scope.secret(variable, path: path) }
+    var renderText: String { resolved?.renderText ?? "" }
+    var isNull: Bool { false }
+    func transform(_ name: String) -> Any? { resolved?.transform(name) }
 }
 
 /// YAML null: renders as nothing, and a section over it is skipped.

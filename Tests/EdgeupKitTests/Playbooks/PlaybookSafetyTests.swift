@@ -50,6 +50,28 @@ extension PlaybookRenderingTests {
         #expect(!units[3].sensitive, "a unit that reads no !env value stays visible")
     }
 
+    @Test func secretsInAListRenderTheirValueAndMarkTheUnit() throws {
+        let units = try render("""
+            values: {tokens: [!env TOKEN_A, plain]}
+            steps:
+              - name: tokens
+                manifests:
+                  - inline: |
+                      apiVersion: example.com/v1
+                      kind: TokenList
+                      metadata: {name: tokens}
+                      spec:
+                        tokens:
+                      {{#values.tokens}}
+                          - {{ base64(.) }}
+                      {{/values.tokens}}
+            """, environment: ["TOKEN_A": "token-a"]).get()[0].units
+        let unit = try #require(units.first)
+        #expect(unit.content.contains("- \(Data("token-a".utf8).base64EncodedString())"), "\(unit.content)")
+        #expect(unit.content.contains("- \(Data("plain".utf8).base64EncodedString())"))
+        #expect(unit.sensitive)
+    }
+
     @Test func shellTransformQuotesOneWord() throws {
         let inventory = Self.inventory.replacingOccurrences(
             of: "values: {mqtt: {port: 1883, namespace: sensors}}",

@@ -42,7 +42,7 @@ extension LabTests {
                 mode: "0640"
           - name: mark
             when: {role: server}
-            commands: ["echo {{ store.labels.region }} >> /var/lib/edgeup-test-mark"]
+            commands: ["echo {{ shell(store.labels.region) }} >> /var/lib/edgeup-test-mark"]
         """
     static let configManifest = """
         apiVersion: v1

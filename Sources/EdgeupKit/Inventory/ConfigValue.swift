@@ -8,8 +8,8 @@ public indirect enum ConfigValue: Sendable, Hashable {
     case null
     case list([ConfigValue])
     case map([ConfigEntry])
-    /// `!env NAME` in a playbook value: read from the operator's environment when rendering,
-    /// and treated as a secret from then on.
+    /// `!env NAME` in a playbook value (read from the operator's environment when rendering) or
+    /// for a k3s.config secret (read when loading): treated as a secret from then on.
     case environment(String)
 
     public var mapEntries: [ConfigEntry]? {

@@ -20,13 +20,17 @@ public struct InventoryLoadResult: Sendable {
 public struct InventoryLoader: Sendable {
     private let paths: PathResolver
     private let fileExists: @Sendable (String) -> Bool
+    private let environment: [String: String]
 
+    /// `environment` gives the values of `k3s.config` secrets written `!env NAME`.
     public init(
         homeDirectory: String = NSHomeDirectory(),
         currentDirectory: String = FileManager.default.currentDirectoryPath,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
         fileExists: @escaping @Sendable (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
     ) {
         paths = PathResolver(homeDirectory: homeDirectory, currentDirectory: currentDirectory)
+        self.environment = environment
         self.fileExists = fileExists
     }
 
@@ -66,7 +70,7 @@ public struct InventoryLoader: Sendable {
             files.append(parser.parse(source.text))
             for item in parser.diagnostics.items { diagnostics.append(item) }
         }
-        var resolver = InventoryResolver(paths: paths)
+        var resolver = InventoryResolver(paths: paths, environment: environment)
         let inventory = resolver.resolve(files)
         for item in resolver.diagnostics.items { diagnostics.append(item) }
         for item in checkLocalArtifacts(inventory) { diagnostics.append(item) }

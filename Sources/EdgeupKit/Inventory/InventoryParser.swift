@@ -26,20 +26,10 @@ struct InventoryParser {
 
     func parse(_ text: String) -> RawInventoryFile {
         var file = RawInventoryFile(path: reader.file, defaults: nil, gateways: [], stores: [])
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            reader.report(yamlError: error)
-            return file
-        }
-        guard let root else {
-            reader.error(
-                "the inventory is empty", at: SourceLocation(file: reader.file, line: 1, column: 1),
-                hint: "an inventory needs at least 'stores:' with one store")
-            return file
-        }
-        guard let fields = reader.fields(root, in: "the inventory", allowed: Self.topLevelKeys) else {
+        guard let root = reader.document(
+            text, empty: "the inventory is empty", hint: "an inventory needs at least 'stores:' with one store"),
+            let fields = reader.fields(root, in: "the inventory", allowed: Self.topLevelKeys)
+        else {
             return file
         }
         if let node = fields["defaults"] {
@@ -103,16 +93,15 @@ struct InventoryParser {
         k3s.airgapImages = fields["airgapImages"].flatMap { parseArtifact($0, "\(context).airgapImages") }
         k3s.installScriptURL = reader.string(fields["installScriptURL"], "\(context).installScriptURL")
         if let config = fields["config"] {
-            if !ConfigValue(yaml: config).environmentNames.isEmpty {
-                reader.error(
-                    "\(context).config cannot read the environment (!env)", at: config,
-                    hint: "k3s settings are written to the host as they are; keep secrets in k3s's own files")
-            } else if case let .mapping(mapping) = config, let entries = ConfigValue(yaml: config).mapEntries {
-                let keyNodes = mapping.map(\.key)
-                let allowed = entries.filter { entry in
-                    checkConfigKey(entry.key, at: keyNodes.first { $0.string == entry.key } ?? config)
+            if case let .mapping(mapping) = config {
+                var entries: [ConfigEntry] = []
+                for (keyNode, valueNode) in mapping {
+                    let entry = ConfigEntry(keyNode.string ?? "\(keyNode)", ConfigValue(yaml: valueNode))
+                    guard checkConfigEntry(entry, at: keyNode) else { continue }
+                    if case .environment = entry.value { k3s.secretLocations[entry.key] = reader.location(valueNode) }
+                    entries.append(entry)
                 }
-                k3s.config = Located(value: allowed, location: reader.location(config))
+                k3s.config = Located(value: entries, location: reader.location(config))
             } else {
                 reader.error(
                     "\(context).config must be a mapping of k3s settings, found \(reader.kind(of: config))",
@@ -125,24 +114,82 @@ struct InventoryParser {
     /// k3s settings edgeup owns: it writes them itself from the inventory and the cluster's state.
     static let managedConfigKeys: [String: String] = [
         "token": "edgeup reads the cluster's secure token from the first server and gives it to joiners itself",
+        "cluster-secret": "edgeup reads the cluster's secure token from the first server and gives it to joiners itself",
         "agent-token": "edgeup manages join tokens itself",
+        "agent-token-file": "edgeup manages join tokens itself",
         "token-file": "edgeup manages join tokens itself",
         "server": "edgeup points joiners at the first server itself",
         "cluster-init": "set 'datastore: etcd' on the store instead",
         "node-name": "set the host's 'name' instead",
     ]
 
-    /// Config keys are k3s flag names (an optional `+` appends to a list); edgeup-owned keys are refused.
-    private func checkConfigKey(_ key: String, at node: Node) -> Bool {
+    /// k3s settings that would move what edgeup relies on.
+    static let unsupportedConfigKeys: [String: String] = [
+        "data-dir": "edgeup reads k3s's state under k3s's default /var/lib/rancher/k3s (server token, manifests, "
+            + "its records, air-gap images); keep the default",
+        "write-kubeconfig": "edgeup fetches /etc/rancher/k3s/k3s.yaml and merges it into your kubeconfig; "
+            + "use that (kubectl --context STORE)",
+        "write-kubeconfig-group": kubeconfigAccess,
+    ]
+
+    private static let kubeconfigAccess = "k3s.yaml holds cluster-admin credentials: edgeup keeps it root-only "
+        + "and reads it through sudo; give tools on the host a scoped ServiceAccount instead"
+
+    /// Config keys are k3s flag names (an optional `+` appends to a list). edgeup-owned and
+    /// unsupported keys are refused, and so are secrets written in the file: they are given as
+    /// `!env NAME` (only there), so they reach k3s through its environment, not config.yaml.
+    /// Messages name keys, never values.
+    private func checkConfigEntry(_ entry: ConfigEntry, at node: Node) -> Bool {
+        let key = entry.key
         let flag = key.hasSuffix("+") ? String(key.dropLast()) : key
+        if let long = K3sFlags.shortAliases[flag] {
+            reader.error(
+                "k3s config key '\(key)' is k3s's short alias for '\(long)'", at: node,
+                hint: "write '\(long)', so edgeup checks it like every other key")
+            return false
+        }
         if let reason = Self.managedConfigKeys[flag] {
             reader.error("k3s config key '\(key)' is managed by edgeup", at: node, hint: reason)
+            return false
+        }
+        if let reason = Self.unsupportedConfigKeys[flag] {
+            reader.error("k3s config key '\(key)' is not supported by edgeup", at: node, hint: reason)
             return false
         }
         if flag.isEmpty || !flag.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) {
             reader.error(
                 "k3s config key '\(key)' is not a k3s flag name", at: node,
                 hint: "keys are k3s flags without dashes, e.g. disable, cluster-cidr, node-label+")
+            return false
+        }
+        if flag == "write-kubeconfig-mode" {
+            // A mode that keeps k3s.yaml root-only changes nothing edgeup relies on; others expose it.
+            guard case let .string(text) = entry.value, let mode = UInt16(text, radix: 8), mode & 0o077 == 0 else {
+                reader.error(
+                    "k3s config key '\(key)' would let other users read k3s.yaml", at: node,
+                    hint: Self.kubeconfigAccess + " (a quoted owner-only mode such as \"0600\" is fine)")
+                return false
+            }
+        }
+        if let variable = K3sFlags.secretEnvironment[flag] {
+            switch entry.value {
+            case .environment where key == flag:
+                return true
+            case let .string(text) where flag == "datastore-endpoint" && !K3sFlags.holdsPassword(datastoreEndpoint: text):
+                return true
+            default:
+                reader.error(
+                    "k3s config key '\(key)' holds a \(flag == "datastore-endpoint" ? "password" : "secret")", at: node,
+                    hint: "write '\(flag): !env NAME' and export NAME for edgeup: k3s then reads it as \(variable) "
+                        + "from its service's environment file (0600), never from config.yaml or a command line")
+                return false
+            }
+        }
+        if !entry.value.environmentNames.isEmpty {
+            reader.error(
+                "k3s config key '\(key)' cannot read the environment (!env)", at: node,
+                hint: "only keys that hold secrets take !env: "
+                    + K3sFlags.secretEnvironment.keys.sorted().joined(separator: ", "))
             return false
         }
         return true

@@ -4,12 +4,17 @@ import EdgeSSH
 /// values (names, references, cycles, server counts). Collects all problems; never stops early.
 struct InventoryResolver {
     let paths: PathResolver
+    /// The operator's environment, for `k3s.config` secrets given as `!env NAME`.
+    let environment: [String: String]
     var diagnostics = Diagnostics()
     /// contextTemplates already reported as giving an invalid context name.
     private var reportedTemplates: Set<SourceLocation> = []
+    /// Secret problems already reported: stores sharing the defaults' secrets would repeat them.
+    var reportedSecrets = Set<String>()
 
-    init(paths: PathResolver) {
+    init(paths: PathResolver, environment: [String: String]) {
         self.paths = paths
+        self.environment = environment
     }
 
     mutating func resolve(_ files: [RawInventoryFile]) -> Inventory {
@@ -406,10 +411,11 @@ struct InventoryResolver {
                 "k3s channel '\(channel.value)' is not a channel name", at: channel.location,
                 hint: "channels are names like stable, latest or v1.31")
         }
+        let (config, secrets) = resolveSecrets(raw)
         return K3sSettings(
             version: raw.version?.value, channel: raw.channel?.value,
             binary: resolveArtifact(raw.binary), airgapImages: resolveArtifact(raw.airgapImages),
-            installScriptURL: raw.installScriptURL?.value, config: raw.config?.value ?? [])
+            installScriptURL: raw.installScriptURL?.value, config: config, secrets: secrets)
     }
 
     private mutating func resolveArtifact(_ raw: RawArtifact?) -> ArtifactSource? {

@@ -65,8 +65,10 @@ public struct K3sSettings: Sendable, Hashable, Codable {
     public var airgapImages: ArtifactSource?
     /// Online installs: where the install script comes from (a local mirror at some sites).
     public var installScriptURL: String?
-    /// Keys merged into /etc/rancher/k3s/config.yaml, in the user's order.
+    /// Keys merged into /etc/rancher/k3s/config.yaml, in the user's order. Never a secret.
     public var config: [ConfigEntry]
+    /// `k3s.config` keys given as `!env NAME`, resolved: k3s reads them from its environment.
+    public var secrets: [K3sSecretSetting]
 
     public init(
         version: String? = nil,
@@ -74,7 +76,8 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         binary: ArtifactSource? = nil,
         airgapImages: ArtifactSource? = nil,
         installScriptURL: String? = nil,
-        config: [ConfigEntry] = []
+        config: [ConfigEntry] = [],
+        secrets: [K3sSecretSetting] = []
     ) {
         self.version = version
         self.channel = channel
@@ -82,10 +85,11 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         self.airgapImages = airgapImages
         self.installScriptURL = installScriptURL
         self.config = config
+        self.secrets = secrets
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, channel, binary, airgapImages, installScriptURL, config
+        case version, channel, binary, airgapImages, installScriptURL, config, secrets
     }
 
     public init(from decoder: any Decoder) throws {
@@ -96,6 +100,7 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         airgapImages = try container.decodeIfPresent(ArtifactSource.self, forKey: .airgapImages)
         installScriptURL = try container.decodeIfPresent(String.self, forKey: .installScriptURL)
         config = try container.decodeIfPresent(ConfigValue.self, forKey: .config)?.mapEntries ?? []
+        secrets = try container.decodeIfPresent([K3sSecretSetting].self, forKey: .secrets) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -106,5 +111,7 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         try container.encodeIfPresent(airgapImages, forKey: .airgapImages)
         try container.encodeIfPresent(installScriptURL, forKey: .installScriptURL)
         try container.encode(ConfigValue.map(config), forKey: .config)
+        // Only when there are some: inventories without secrets keep their fingerprints.
+        if !secrets.isEmpty { try container.encode(secrets, forKey: .secrets) }
     }
 }

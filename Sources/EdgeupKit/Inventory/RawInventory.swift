@@ -44,6 +44,8 @@ struct RawK3s {
     var airgapImages: RawArtifact?
     var installScriptURL: Located<String>?
     var config: Located<[ConfigEntry]>?
+    /// Where each `config` key given as `!env NAME` wrote it (for "variable not set" errors).
+    var secretLocations: [String: SourceLocation] = [:]
 
     func overlaid(with overlay: RawK3s?) -> RawK3s {
         guard let overlay else { return self }
@@ -62,6 +64,7 @@ struct RawK3s {
         if let config = overlay.config {
             let merged = ConfigValue.merge(self.config?.value ?? [], config.value)
             result.config = Located(value: merged, location: config.location)
+            result.secretLocations.merge(overlay.secretLocations) { $1 }
         }
         return result
     }

@@ -45,6 +45,38 @@ final class YAMLReader {
         diagnostics.warning(message, at: location, hint: hint)
     }
 
+    /// The file's one YAML document, or nil once it reported why not: an alias as a key (refused
+    /// before composing), invalid YAML, aliases that expand it past `YAMLExpansion.limit`
+    /// (checked before anything walks the tree), or no document at all (`empty`, with `hint`).
+    func document(_ text: String, empty: String, hint: String? = nil) -> Node? {
+        if let key = YAMLExpansion.aliasKey(in: text) {
+            self.error(
+                "an alias (*\(key.name)) is used as a key", at: SourceLocation(file: file, line: key.line, column: key.column),
+                hint: "keys are plain words; write the key out instead of an alias")
+            return nil
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            report(yamlError: error)
+            return nil
+        }
+        guard let root else {
+            self.error(empty, at: SourceLocation(file: file, line: 1, column: 1), hint: hint)
+            return nil
+        }
+        if let mark = YAMLExpansion.overflow(root) {
+            self.error(
+                "YAML aliases expand this document to more than \(YAMLExpansion.limit) values",
+                at: SourceLocation(file: file, line: mark.line, column: mark.column),
+                hint: "each alias (*name) repeats its anchor's whole tree, and aliases of aliases multiply; "
+                    + "write the values out, or use fewer levels of aliases")
+            return nil
+        }
+        return root
+    }
+
     func report(yamlError error: any Error) {
         let problem = YAMLProblem(error)
         self.error(

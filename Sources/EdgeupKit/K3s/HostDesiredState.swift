@@ -33,7 +33,7 @@ public struct HostDesiredState: Sendable {
         config = NodeConfig(for: host, in: store)
         version = store.k3s.version.flatMap { K3sVersion($0) }
         if case .upload = mode {
-            service = ServiceFiles(role: host.role, initSystem: initSystem)
+            service = ServiceFiles(role: host.role, initSystem: initSystem, secrets: store.k3s.secrets)
         }
     }
 

@@ -22,6 +22,33 @@ public enum K3sFlags {
         "vpn-auth", "vpn-auth-file", "disable-apiserver-lb", "bind-address",
     ]
 
+    /// Flags whose value is a secret, with the environment variable k3s reads for each (the
+    /// flags' `EnvVar`s in k3s's pkg/cli/cmds). edgeup hands them to k3s in the service's 0600
+    /// environment file, never in config.yaml, which is fingerprinted, diffed and probed.
+    public static let secretEnvironment: [String: String] = [
+        "datastore-endpoint": "K3S_DATASTORE_ENDPOINT",
+        "etcd-s3-access-key": "AWS_ACCESS_KEY_ID",
+        "etcd-s3-secret-key": "AWS_SECRET_ACCESS_KEY",
+        "etcd-s3-session-token": "AWS_SESSION_TOKEN",
+        "vpn-auth": "K3S_VPN_AUTH",
+    ]
+
+    /// k3s's one-letter aliases (`data-dir,d`), which config.yaml accepts as keys too.
+    public static let shortAliases: [String: String] = [
+        "t": "token", "s": "server", "d": "data-dir", "o": "write-kubeconfig", "i": "node-ip",
+    ]
+
+    /// A `datastore-endpoint` that carries a password: `postgres://user:pass@host/db`,
+    /// `mysql://user:pass@tcp(host)/db`, or a `password=` parameter. Without one (etcd URLs, a
+    /// user authenticated by certificate) it is an ordinary setting.
+    public static func holdsPassword(datastoreEndpoint value: String) -> Bool {
+        if value.lowercased().contains("password=") { return true }
+        guard let scheme = value.range(of: "://") else { return false }
+        let authority = value[scheme.upperBound...].prefix { $0 != "?" }
+        guard let at = authority.lastIndex(of: "@") else { return false }
+        return authority[..<at].contains(":")
+    }
+
     public static func isAgentFlag(_ key: String) -> Bool {
         agentFlags.contains(key.hasSuffix("+") ? String(key.dropLast()) : key)
     }

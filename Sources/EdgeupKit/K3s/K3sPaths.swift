@@ -23,6 +23,20 @@ public enum K3sPaths {
     public static let airgapImages = "/var/lib/rancher/k3s/agent/images"
     public static let killallScript = "/usr/local/bin/k3s-killall.sh"
 
+    /// Files and folders edgeup writes itself (configuration, tokens, binary, service, scripts, the
+    /// kubeconfig, k3s's server state): a playbook's `files` may not replace them or write inside.
+    public static var ownedByEdgeup: [String] {
+        let perRole = Role.allCases.flatMap { role in
+            [uninstallScript(for: role), systemdUnit(for: role), systemdEnvironment(for: role),
+             openRCScript(for: role), openRCEnvironment(for: role)]
+        }
+        return [config, configDropIns, joinTokenFile, kubeconfig, binary, killallScript, dataDirectory + "/server"]
+            + links + perRole
+    }
+
+    /// edgeup's own files in the config folder (join and agent tokens) start with this.
+    public static let ownedPrefix = configDirectory + "/edgeup-"
+
     public static func uninstallScript(for role: Role) -> String {
         role == .server ? "/usr/local/bin/k3s-uninstall.sh" : "/usr/local/bin/k3s-agent-uninstall.sh"
     }

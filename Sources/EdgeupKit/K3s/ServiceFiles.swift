@@ -5,17 +5,23 @@ public enum InitSystem: String, Sendable, Hashable, Codable {
 }
 
 /// The service definition edgeup writes for k3s itself (air gap and local-binary installs), so
-/// nothing is downloaded on the host. Configuration lives in config.yaml, not in ExecStart.
+/// nothing is downloaded on the host. Configuration lives in config.yaml, not in ExecStart;
+/// secrets from `k3s.config` (`!env`) live in the environment file (0600), as the variables k3s
+/// reads for their flags.
 public struct ServiceFiles: Sendable, Hashable {
     public var unitPath: String
     public var unit: String
     public var environmentPath: String
     public var environment: String
 
-    public init(role: Role, initSystem: InitSystem) {
+    public init(role: Role, initSystem: InitSystem, secrets: [K3sSecretSetting] = []) {
         let command = role == .server ? "server" : "agent"
         let name = K3sPaths.serviceName(for: role)
         environment = "# Environment for \(name), written by edgeup. Settings belong in \(K3sPaths.config).\n"
+        // An agent gets only what `k3s agent` takes (a datastore password stays on the servers).
+        for secret in secrets where role == .server || K3sFlags.isAgentFlag(secret.flag) {
+            environment += "\(secret.k3sVariable)=\(Self.quoted(secret.value.value))\n"
+        }
         switch initSystem {
         case .systemd:
             unitPath = K3sPaths.systemdUnit(for: role)
@@ -77,5 +83,17 @@ public struct ServiceFiles: Sendable, Hashable {
 
                 """
         }
+    }
+
+    /// `"…"` with `\`, `"`, `$` and `` ` `` escaped: read the same by systemd's EnvironmentFile
+    /// (which unescapes exactly these in double quotes and expands nothing) and by the shell that
+    /// sources OpenRC's env file. Values never hold line breaks (the inventory refuses them).
+    static func quoted(_ value: String) -> String {
+        var result = "\""
+        for character in value {
+            if "\\\"$`".contains(character) { result.append("\\") }
+            result.append(character)
+        }
+        return result + "\""
     }
 }

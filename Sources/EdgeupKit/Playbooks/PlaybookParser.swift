@@ -30,16 +30,9 @@ final class PlaybookParser {
 
     func parse(_ text: String) -> Playbook? {
         lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            reader.report(yamlError: error)
-            return nil
-        }
-        guard let root, let fields = reader.fields(root, in: "playbook \(name)", allowed: Self.topLevelKeys, required: ["steps"])
+        guard let root = reader.document(text, empty: "playbook \(name) is empty"),
+            let fields = reader.fields(root, in: "playbook \(name)", allowed: Self.topLevelKeys, required: ["steps"])
         else {
-            if root == nil { reader.error("playbook \(name) is empty", at: SourceLocation(file: reader.file, line: 1, column: 1)) }
             return nil
         }
         var values: [ConfigEntry] = []
@@ -98,6 +91,9 @@ final class PlaybookParser {
             }
             let commands = (reader.sequence(fields["commands"], "commands") ?? []).enumerated().compactMap { index, node in
                 template(node, source: "command-\(index + 1)", what: "a command")
+            }
+            for problem in commands.flatMap(TemplateEngine.unquotedValues) {
+                reader.error(problem.message, at: problem.location ?? reader.location(node), hint: problem.hint)
             }
             action = .commands(commands)
         }

@@ -72,15 +72,22 @@ public struct PlaybookRenderer {
                         guard let path = render(file.path, in: scope, problems: &problems),
                             let content = render(file.content, in: scope, problems: &problems)
                         else { continue }
-                        guard path.text.hasPrefix("/"), !path.text.contains(where: \.isWhitespace), !path.text.contains("/../")
-                        else {
+                        let destination: String
+                        let pathLocation = file.path.location(line: 1, column: 1)
+                        switch PlaybookFilePath.check(path.text) {
+                        case let .success(normal) where !path.sensitive:
+                            destination = normal
+                        case .success:
                             problems.append(.error(
-                                "file path '\(path.text)' must be absolute, without spaces or '..'",
-                                at: file.path.location(line: 1, column: 1)))
+                                "file path '\(file.path.text)' uses a value read with !env", at: pathLocation,
+                                hint: "a path names the unit in plans and logs; keep secrets in the content"))
+                            continue
+                        case let .failure(problem):
+                            problems.append(.error(problem.message, at: pathLocation, hint: problem.hint))
                             continue
                         }
                         units.append(unit(
-                            prefix + Self.pathSafe(path.text), playbook, step, .file(path: path.text, mode: file.mode),
+                            prefix + Self.pathSafe(destination), playbook, step, .file(path: destination, mode: file.mode),
                             host: host.name, content))
                     }
                 }

@@ -11,7 +11,8 @@ public struct PlaybookUnit: Sendable, Hashable {
     public var host: String?
     public var content: String
     public var sha256: String
-    /// The content holds a value read with `!env`: it is never logged or shown.
+    /// Its template used a value read with `!env` (whatever transform followed): the content is
+    /// never logged or shown.
     public var sensitive: Bool
 
     public enum Kind: Sendable, Hashable {

@@ -10,7 +10,7 @@ enum TemplateEngine {
 
     struct Rendered {
         var text: String
-        /// The output contains a value read with `!env`.
+        /// The template looked up a value read with `!env`.
         var sensitive: Bool
     }
 
@@ -54,11 +54,10 @@ enum TemplateEngine {
         for name in scope.unknownTransforms.sorted() {
             problems.append(.error(
                 "unknown transform '\(name)'", at: locate(name, in: template),
-                hint: "transforms: json, base64, lowercased, uppercased, capitalized, empty; on lists: first, last, count, empty"))
+                hint: "transforms: json, base64, shell, lowercased, uppercased, capitalized, empty; on lists: first, last, count, empty"))
         }
         guard problems.isEmpty else { return .failure(DiagnosticsError(problems)) }
-        let sensitive = scope.secretsRead.contains { text.contains($0) }
-        return .success(Rendered(text: text, sensitive: sensitive))
+        return .success(Rendered(text: text, sensitive: scope.readSecret))
     }
 
     struct Miss {
@@ -101,17 +100,50 @@ enum TemplateEngine {
 
     /// The first tag whose name mentions `part`, as a file location.
     static func locate(_ part: String, in template: PlaybookTemplate) -> SourceLocation {
+        let tag = tags(in: template.text).first { tag in
+            let names = tag.inner.split(whereSeparator: { "{}#^/&() \t".contains($0) })
+            return names.contains { $0.split(separator: ".").contains(Substring(part)) }
+        }
+        return template.location(line: tag?.line ?? 1, column: tag?.column ?? 1)
+    }
+
+    /// A command runs as root through `sh`, so a value pasted into it is shell syntax: `{{ x }}`
+    /// with x = `a; reboot` runs `reboot`. Every value tag in a command must therefore go through
+    /// `shell(…)`, or say with `{{{ x }}}` / `{{& x }}` that it is meant as shell text. Returns the
+    /// offending tags. Set-delimiter tags are refused: after one, these tags could not be found.
+    static func unquotedValues(in template: PlaybookTemplate) -> [Diagnostic] {
+        tags(in: template.text).compactMap { tag in
+            let inner = tag.inner.trimmingCharacters(in: .whitespaces)
+            let location = template.location(line: tag.line, column: tag.column)
+            switch inner.first {
+            case "=":
+                return .error(
+                    "a command cannot change the template delimiters", at: location,
+                    hint: "keep {{ }} in commands, so edgeup can check how each value is quoted")
+            case "#", "^", "/", "!", ">", "<", "$", "%", "{", "&", nil:
+                return nil
+            default:
+                guard !inner.hasPrefix("shell(") else { return nil }
+                return .error(
+                    "a command uses {{ \(inner) }} without shell(…)", at: location,
+                    hint: "write {{ shell(\(inner)) }} to pass the value as one quoted word, "
+                        + "or {{{ \(inner) }}} if it is meant as shell syntax")
+            }
+        }
+    }
+
+    /// The `{{…}}` tags of a template: their text between the braces and where they start (1-based).
+    private static func tags(in text: String) -> [(inner: Substring, line: Int, column: Int)] {
+        var result: [(inner: Substring, line: Int, column: Int)] = []
         var line = 1
         var column = 1
-        var index = template.text.startIndex
-        let text = template.text
+        var index = text.startIndex
+        var end = text.startIndex
         while index < text.endIndex {
-            if text[index...].hasPrefix("{{"), let close = text[index...].range(of: "}}") {
-                let inner = text[text.index(index, offsetBy: 2)..<close.lowerBound]
-                let names = inner.split(whereSeparator: { "{}#^/&() \t".contains($0) })
-                if names.contains(where: { $0.split(separator: ".").contains(Substring(part)) }) {
-                    return template.location(line: line, column: column)
-                }
+            // A tag is read whole: `{{{ x }}}` is one tag, not also a `{{ x }}` inside it.
+            if index >= end, text[index...].hasPrefix("{{"), let close = text[index...].range(of: "}}") {
+                result.append((text[text.index(index, offsetBy: 2)..<close.lowerBound], line, column))
+                end = close.upperBound
             }
             if text[index] == "\n" {
                 line += 1
@@ -121,7 +153,7 @@ enum TemplateEngine {
             }
             index = text.index(after: index)
         }
-        return template.location(line: 1, column: 1)
+        return result
     }
 
     private static func describe(_ error: any Error) -> String {

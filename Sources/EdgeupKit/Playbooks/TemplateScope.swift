@@ -1,3 +1,4 @@
+import EdgeSSH
 import Foundation
 import Mustache
 
@@ -18,8 +19,9 @@ final class TemplateScope {
     }
 
     private(set) var lookups: [Lookup] = []
-    /// `!env` values read during rendering (the output containing one is sensitive).
-    private(set) var secretsRead: Set<String> = []
+    /// An `!env` value was looked up during rendering. The output is then sensitive whatever
+    /// became of the value: `base64`, `json` or `uppercased` would hide it from a text search.
+    private(set) var readSecret = false
     /// `!env` variables a template needed that are not set, with the value's path.
     private(set) var missingEnvironment: [(path: String, variable: String)] = []
     /// Transforms a template asked for that do not exist (Mustache would render nothing).
@@ -35,7 +37,7 @@ final class TemplateScope {
 
     func resetLog() {
         lookups = []
-        secretsRead = []
+        readSecret = false
         missingEnvironment = []
         unknownTransforms = []
     }
@@ -49,7 +51,7 @@ final class TemplateScope {
             missingEnvironment.append((path, variable))
             return nil
         }
-        secretsRead.insert(value)
+        readSecret = true
         return TemplateText(value, scope: self)
     }
 
@@ -84,7 +86,7 @@ final class TemplateScope {
             var children: [String: TemplateInput] = [:]
             for entry in entries { children[entry.key] = .value(entry.value) }
             return node(children, path: path)
-        case let .environment(variable): return EnvironmentSecret(variable: variable, path: path)
+        case let .environment(variable): return EnvironmentSecret(variable: variable, path: path, scope: self)
         }
     }
 }
@@ -110,7 +112,7 @@ struct TemplateNode: MustacheParent {
         // A declared `!env` value is found even when its variable is unset: that is its own error.
         let found = value != nil
         if let secret = value as? EnvironmentSecret {
-            value = scope.secret(secret.variable, path: secret.path)
+            value = secret.resolved
         }
         scope.record(TemplateScope.Lookup(
             node: id, isRoot: isRoot, path: path, name: name, found: found, known: children.keys.sorted()))
@@ -118,10 +120,11 @@ struct TemplateNode: MustacheParent {
     }
 }
 
-/// Every text value in a template's context. Adds transforms for writing YAML safely:
+/// Every text value in a template's context. Adds transforms for writing YAML and shell safely:
 /// `{{ json(x) }}` is a double-quoted, escaped scalar (any text, even multi-line, stays one YAML
-/// value), `{{ base64(x) }}` for Secret `data`; Mustache's own (`lowercased`, `uppercased`, …) work
-/// too. An unknown transform is an error rather than nothing.
+/// value), `{{ base64(x) }}` for Secret `data`, `{{ shell(x) }}` one POSIX shell word (commands
+/// run as root); Mustache's own (`lowercased`, `uppercased`, …) work too. An unknown transform is
+/// an error rather than nothing.
 struct TemplateText: MustacheCustomRenderable, MustacheTransformable, CustomStringConvertible {
     let value: String
     unowned let scope: TemplateScope
@@ -142,6 +145,8 @@ struct TemplateText: MustacheCustomRenderable, MustacheTransformable, CustomStri
             return TemplateText(String(decoding: data, as: UTF8.self), scope: scope)
         case "base64":
             return TemplateText(Data(value.utf8).base64EncodedString(), scope: scope)
+        case "shell":
+            return TemplateText(ShellQuote.quote(value), scope: scope)
         default:
             guard let result = value.transform(name) else {
                 scope.unknownTransform(name)
@@ -152,10 +157,17 @@ struct TemplateText: MustacheCustomRenderable, MustacheTransformable, CustomStri
     }
 }
 
-/// `!env NAME`: read from the environment only when a template uses it.
-struct EnvironmentSecret {
+/// `!env NAME`: read from the environment only when a template uses it — looked up by name, or
+/// rendered as an item of a list a section iterates (which reaches it without a lookup).
+struct EnvironmentSecret: MustacheCustomRenderable, MustacheTransformable {
     var variable: String
     var path: String
+    unowned let scope: TemplateScope
+
+    var resolved: TemplateText? { scope.secret(variable, path: path) }
+    var renderText: String { resolved?.renderText ?? "" }
+    var isNull: Bool { false }
+    func transform(_ name: String) -> Any? { resolved?.transform(name) }
 }
 
 /// YAML null: renders as nothing, and a section over it is skipped.

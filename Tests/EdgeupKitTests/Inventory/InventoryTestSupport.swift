@@ -1,16 +1,17 @@
 import EdgeupKit
 import Testing
 
-/// Loads inventories from strings with a fixed home and working directory, so tests are hermetic.
-func load(_ sources: (String, String)..., fileExists: @escaping @Sendable (String) -> Bool = { _ in true })
-    -> InventoryLoadResult
-{
-    InventoryLoader(homeDirectory: "/home/op", currentDirectory: "/work", fileExists: fileExists)
+/// Loads inventories from strings with a fixed home, working directory and environment, so tests are hermetic.
+func load(
+    _ sources: (String, String)..., environment: [String: String] = [:],
+    fileExists: @escaping @Sendable (String) -> Bool = { _ in true }
+) -> InventoryLoadResult {
+    InventoryLoader(homeDirectory: "/home/op", currentDirectory: "/work", environment: environment, fileExists: fileExists)
         .load(sources: sources.map { (path: $0.0, text: $0.1) })
 }
 
-func load(_ text: String) -> InventoryLoadResult {
-    load(("inv.yaml", text))
+func load(_ text: String, environment: [String: String] = [:]) -> InventoryLoadResult {
+    load(("inv.yaml", text), environment: environment)
 }
 
 /// The single error whose message contains `fragment`; records a failure listing all diagnostics otherwise.

@@ -204,7 +204,7 @@ import Testing
                     mode: "0600"
               - name: agents only
                 when: {role: agent}
-                commands: ["echo {{ host.labels.device }} > /tmp/device"]
+                commands: ["echo {{ shell(host.labels.device) }} > /tmp/device"]
             """).get()
         let units = stores[0].units
         #expect(units.map(\.id) == [

@@ -34,6 +34,12 @@ public struct Kubeconfig {
     /// Parses and checks a kubeconfig; `path` names the file in errors. Empty text (or only comments)
     /// is an empty kubeconfig. Anything edgeup could not rewrite without guessing is refused.
     public init(parsing text: String, path: String) throws(KubeconfigError) {
+        // A store's k3s.yaml is untrusted: an alias bomb must not exhaust the operator's memory.
+        if let key = YAMLExpansion.aliasKey(in: text) {
+            throw KubeconfigError(
+                .invalid, path: path, "uses the alias *\(key.name) as a key",
+                at: SourceLocation(file: path, line: key.line, column: key.column))
+        }
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -45,6 +51,11 @@ public struct Kubeconfig {
         guard let node else {
             self.init(root: Kubeconfig().root, header: Self.header(of: text))
             return
+        }
+        if let mark = YAMLExpansion.overflow(node) {
+            throw KubeconfigError(
+                .invalid, path: path, "expands past \(YAMLExpansion.limit) values through YAML aliases",
+                at: SourceLocation(file: path, line: mark.line, column: mark.column))
         }
         guard case let .mapping(mapping) = node else {
             throw Self.invalid(path, node, "is not a kubeconfig: the document is not a mapping (key: value)")

@@ -128,4 +128,23 @@ import Testing
             return error
         }
     }
+
+    /// A hostile store's alias bomb is refused before anything walks it (no memory blown).
+    @Test func anAliasBombInAFetchedFileIsRefused() throws {
+        var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+        for level in 1...9 {
+            lines.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]")
+        }
+        let bomb = k3sYAML() + lines.joined(separator: "\n") + "\n"
+        #expect(throws: KubeconfigError.self) {
+            try storeKubeconfig("store-1", fetched: bomb)
+        }
+        do {
+            _ = try storeKubeconfig("store-1", fetched: bomb)
+        } catch {
+            #expect("\(error)".contains("expands past"), "\(error)")
+        }
+        let keyBomb = "x: &big [a]\n*big : 1\n" + k3sYAML()
+        #expect(throws: KubeconfigError.self) { try storeKubeconfig("store-1", fetched: keyBomb) }
+    }
 }

@@ -2,8 +2,9 @@ import Dispatch
 import Foundation
 
 /// Ends a run cleanly on SIGINT or SIGTERM: the first signal cancels the run's task, so no new
-/// store starts, remote commands are abandoned (their channels close), each store's state and the
-/// journal are written and the summary is printed; a second signal exits at once. Without this,
+/// store starts, remote commands are abandoned (edgeup stops waiting for them; a command that
+/// outlives its channel is not killed yet), each store's state and the journal are written and the
+/// summary is printed; a second signal exits at once. Without this,
 /// ^C or a CI runner's SIGTERM would kill edgeup mid-step with nothing recorded.
 public final class Interruption: @unchecked Sendable {
     private let lock = NSLock()

@@ -67,7 +67,7 @@ struct ExecCommand: AsyncParsableCommand {
         let json = output.output == .json
         let fanOut = CommandFanOut(session: session, concurrency: concurrency, timeout: .seconds(timeout))
         let (line, sudo, style) = (command.joined(separator: " "), sudo, stdoutStyle)
-        // ^C stops the remote commands (their channels close) and still prints what each host said.
+        // ^C abandons the remote commands (their channels close) and still prints what each host said.
         let (results, interruption) = await Interruption.guarding(notice: { printError("edgeup: \($0)") }) {
             await fanOut.run(line, on: hosts, sudo: sudo) { target, stream, line in
                 guard !json else { return }

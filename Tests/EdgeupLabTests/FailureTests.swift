@@ -59,11 +59,9 @@ extension LabTests {
             #expect(summary.contains("no-such-flag"), "the service log tail names the bad key")
             #expect(summary.contains("down/down-s2: "), "the stopped host is named")
 
-            // A corrupted cluster token: edgeup hands it to the agent, the server refuses the join.
-            let token = try lab.exec("tok-s1", "cat /var/lib/rancher/k3s/server/token").stdout
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            let prefix = token.components(separatedBy: "::server:")[0]
-            try lab.exec("tok-s1", "printf '%s' '\(prefix)::server:0000000000000000bad0bad0bad0bad0' > /var/lib/rancher/k3s/server/token")
+            // A corrupted agent token (agents never get the server token): edgeup hands it to the
+            // agent, the server, still running with the real one, refuses the join.
+            try lab.exec("tok-s1", "printf '%s' '0000000000000000bad0bad0bad0bad0' > /etc/rancher/k3s/edgeup-agent-token")
             let again = try edgeup(["apply", inventory, "--stores", "tok", "--readiness-timeout", "30"], environment: env)
             #expect(again.status == 1)
             #expect(again.stderr.contains("tok/tok-a1: restart: k3s-agent failed to restart")

@@ -56,6 +56,11 @@ public struct FleetRunner: Sendable {
         }
         for storePlan in plan.stores where storePlan.actions.isEmpty && storePlan.problems.isEmpty {
             result.outcomes.append(StoreOutcome(store: storePlan.store, converged: true, message: "already converged"))
+            // Recorded too: a run killed after converging a store but before saving its state must
+            // not leave `status` showing the store as never finished once this run found it converged.
+            try? journal?.storeFinished(StoreState(
+                store: storePlan.store, run: run, finishedAt: Date(), outcome: .converged, message: "already converged",
+                actionsDone: []))
         }
         return result
     }

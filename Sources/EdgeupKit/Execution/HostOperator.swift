@@ -139,14 +139,10 @@ struct HostOperator: Sendable {
         try await privileged(["rm", "-f", K3sPaths.pendingRestartFile], step: "readiness")
     }
 
-    /// A secret goes over SFTP from memory into a 0600 file: never in a command line or a log.
+    /// A secret goes from memory into a 0600 file: never in a command line, and the log names only the path.
     private func writeSecret(_ text: String, to path: String, step: String) async throws {
         try await privileged(["mkdir", "-p", (path as NSString).deletingLastPathComponent], step: step)
-        do {
-            _ = try await remote.upload(data: Data(text.utf8), to: path, mode: 0o600, sudo: sudo)
-        } catch {
-            throw ProvisioningError(error, on: label, step: step)
-        }
+        try await upload(data: text, to: path, mode: 0o600, step: step)
     }
 
     /// The last lines of the k3s service log, for failure reports.

@@ -4,8 +4,11 @@ import Foundation
 /// the same way for both transports.
 ///
 /// sudo runs the command through a tiny wrapper that prints a marker on stderr once sudo has
-/// let it run. Until then stdin (after the password line) is held back, so sudo can never read
-/// the command's input as further password attempts; on "try again" stdin is closed instead.
+/// let it run. Until then the command's stdin is held back, so sudo can never read it as a
+/// password. With a password, sudo gets a marker prompt of its own (`-p`) and the password is
+/// written only in answer to it: never when sudo does not ask (NOPASSWD, cached credentials),
+/// where it would become the command's input. A second prompt means it was rejected; stdin is
+/// then closed so sudo gives up.
 final class ExecState {
     let sudo: SudoMode
     private let onOutput: (@Sendable (OutputChunk) -> Void)?
@@ -21,6 +24,7 @@ final class ExecState {
     private var stderrCarry = [UInt8]()
     private var stderrBeforeSudo = Data()
     private var sawSudoOK = false
+    private var answeredPrompt = false
     private var passwordRejected = false
     private(set) var reportedExit: Int32?
     private(set) var reportedSignal: String?
@@ -29,17 +33,15 @@ final class ExecState {
         sudo = command.sudo
         onOutput = command.onOutput
         marker = Array("\u{1}edgeup-\(UInt32.random(in: .min ... .max))-".utf8)
-        if case .password(let secret) = command.sudo {
-            stdinQueue = Data((secret.value + "\n").utf8)
+        if case .password = command.sudo {
             heldStdin = command.stdin
-            closeStdinWhenDrained = command.stdin == nil
         } else {
             stdinQueue = command.stdin ?? Data()
             closeStdinWhenDrained = true
         }
     }
 
-    var markerText: String { String(decoding: marker.dropFirst(), as: UTF8.self) }
+    private var markerText: String { String(decoding: marker.dropFirst(), as: UTF8.self) }
 
     /// The remote command line. `reportExit` adds a wrapper that reports the exit status or
     /// signal on stderr, for `ssh`, whose own exit status cannot tell a signal from an error.
@@ -52,7 +54,8 @@ final class ExecState {
         case .passwordless: line = ShellQuote.command(["sudo", "-n", "--", "sh", "-c", sudoScript, "edgeup", command])
         case .password:
             // C locale so sudo's "try again" is recognisable.
-            line = ShellQuote.command(["env", "LC_ALL=C", "sudo", "-S", "-p", "", "--", "sh", "-c", sudoScript, "edgeup", command])
+            let prompt = String(decoding: marker, as: UTF8.self) + "password\n"
+            line = ShellQuote.command(["env", "LC_ALL=C", "sudo", "-S", "-p", prompt, "--", "sh", "-c", sudoScript, "edgeup", command])
         }
         guard reportExit else { return line }
         let exitScript = """
@@ -102,14 +105,7 @@ final class ExecState {
         let chunk = Data(bytes)
         stderr.append(chunk)
         onOutput?(.stderr(chunk))
-        guard sudo != .none, !sawSudoOK else { return }
-        stderrBeforeSudo.append(chunk)
-        let text = String(decoding: stderrBeforeSudo, as: UTF8.self)
-        if case .password = sudo, text.contains("try again") || text.contains("incorrect password") {
-            passwordRejected = true
-            heldStdin = nil
-            closeStdinWhenDrained = true
-        }
+        if sudo != .none && !sawSudoOK { stderrBeforeSudo.append(chunk) }
     }
 
     private func handleMarker(_ text: String) {
@@ -120,10 +116,25 @@ final class ExecState {
                 heldStdin = nil
             }
             closeStdinWhenDrained = true
+        } else if text == "password" {
+            answerPrompt()
         } else if text.hasPrefix("exit:") {
             reportedExit = Int32(text.dropFirst(5))
         } else if text.hasPrefix("signal:") {
             reportedSignal = String(text.dropFirst(7))
+        }
+    }
+
+    /// sudo's own prompt: the first gets the password, a second means it was wrong.
+    private func answerPrompt() {
+        guard case .password(let secret) = sudo, !sawSudoOK else { return }
+        if answeredPrompt {
+            passwordRejected = true
+            heldStdin = nil
+            closeStdinWhenDrained = true
+        } else {
+            answeredPrompt = true
+            stdinQueue.append(Data((secret.value + "\n").utf8))
         }
     }
 
@@ -135,7 +146,7 @@ final class ExecState {
         }
         if sudo != .none && !sawSudoOK {
             let said = String(decoding: stderrBeforeSudo, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            if passwordRejected {
+            if passwordRejected || said.contains("incorrect password") {
                 throw SSHError(.sudo, hop: hop.label, step: .exec, "sudo password rejected for user \(hop.user)",
                                hint: "check the sudo password configured for this host")
             }

@@ -617,6 +617,12 @@ final class EdgeSSHTests: XCTestCase {
             let elevated = try await nopasswd.run(RemoteCommand("id -u; cat", stdin: Data("piped\n".utf8), sudo: .passwordless))
             XCTAssertEqual(elevated.stdoutText, "0\npiped\n", "\(transport)")
             XCTAssertEqual(elevated.stderrText, "", "the sudo marker must not leak: \(transport)")
+            // A password sudo never asks for (NOPASSWD) is never sent: it would be the command's input.
+            for stdin in [nil, Data("piped\n".utf8)] {
+                let unasked = try await nopasswd.run(RemoteCommand("id -u; cat", stdin: stdin, sudo: .password(Secret("never-asked-for"))))
+                XCTAssertEqual(unasked.stdoutText, "0\n" + (stdin.map { String(decoding: $0, as: UTF8.self) } ?? ""), "\(transport)")
+                XCTAssertEqual(unasked.stderrText, "", "\(transport)")
+            }
             await nopasswd.close()
 
             let passworded = try await connect(client, lab.hop(server, user: Lab.passwordUser, knownHosts: known, transport: transport))

@@ -53,7 +53,7 @@ final class ExecState {
         case .none: break
         case .passwordless: line = ShellQuote.command(["sudo", "-n", "--", "sh", "-c", sudoScript, "edgeup", command])
         case .password:
-            // C locale so sudo's "try again" is recognisable.
+            // C locale so sudo's own messages ("incorrect password") are recognisable.
             let prompt = String(decoding: marker, as: UTF8.self) + "password\n"
             line = ShellQuote.command(["env", "LC_ALL=C", "sudo", "-S", "-p", prompt, "--", "sh", "-c", sudoScript, "edgeup", command])
         }

@@ -30,3 +30,11 @@ final class Flag: @unchecked Sendable {
         while !isSet { usleep(10_000) }
     }
 }
+
+/// Lines a background thread leaves for the test's failure messages.
+final class Transcript: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    var text: String { lock.withLock { lines.joined(separator: "; ") } }
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+}

@@ -537,7 +537,7 @@ actor LibSSH2Connection {
 
     // MARK: - SFTP
 
-    /// Writes `source` to a new 0600 file at `path` with large SFTP writes. Each write has its own
+    /// Writes `source` to a new 0600 file at `path` (never into one that exists) with large SFTP writes. Each write has its own
     /// deadline, so a big file is limited by progress, not total time.
     func writeFile(_ source: UploadSource, to path: String, chunkTimeout: Duration) async throws(SSHError) -> Int {
         try ensureUsable(.upload)
@@ -556,7 +556,7 @@ actor LibSSH2Connection {
     }
 
     private func writeFile(_ sftp: OpaquePointer, _ source: UploadSource, _ path: String, _ chunkTimeout: Duration) async throws(SSHError) -> Int {
-        let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC)
+        let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL)
         let handle = try await pointer(.upload, Deadline(chunkTimeout)) {
             libssh2_sftp_open_ex(sftp, path, UInt32(path.utf8.count), flags, 0o600, LIBSSH2_SFTP_OPENFILE)
         }

@@ -4,7 +4,7 @@ import Foundation
 protocol TransportSession: Sendable {
     var hop: SSHHop { get }
     func exec(_ command: RemoteCommand, timeout: Duration) async throws(SSHError) -> CommandResult
-    /// Writes a new file readable only by the login user.
+    /// Writes a new file readable only by the login user (refusing one that exists).
     func writeFile(_ source: UploadSource, to path: String, chunkTimeout: Duration) async throws(SSHError) -> Int
     func close() async
 }
@@ -24,6 +24,30 @@ enum UploadSource: Sendable {
                 throw SSHError(.transfer, hop: hop, step: .upload, "cannot read local file \(path): \(errnoText())")
             }
             return UploadReader(fd: fd, path: path)
+        }
+    }
+
+    func size(hop: String) throws(SSHError) -> Int {
+        switch self {
+        case .data(let data): return data.count
+        case .file(let path):
+            var info = stat()
+            guard stat(path, &info) == 0 else {
+                throw SSHError(.transfer, hop: hop, step: .upload, "cannot read local file \(path): \(errnoText())")
+            }
+            return Int(info.st_size)
+        }
+    }
+
+    /// The whole content (for small sources: see `SSHRemoteHost.inlineLimit`).
+    func contents(hop: String) throws(SSHError) -> Data {
+        switch self {
+        case .data(let data): return data
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw SSHError(.transfer, hop: hop, step: .upload, "cannot read local file \(path)")
+            }
+            return data
         }
     }
 }
@@ -66,7 +90,7 @@ final class UploadReader {
     }
 }
 
-/// The `RemoteHost` both transports share: sudo wrapping, checksums, temp+install, downloads.
+/// The `RemoteHost` both transports share: sudo wrapping, checksums, atomic writes, downloads.
 final class SSHRemoteHost: RemoteHost {
     private let session: any TransportSession
     private let defaultTimeout: Duration
@@ -94,9 +118,19 @@ final class SSHRemoteHost: RemoteHost {
         try await upload(.data(data), to: remotePath, mode: mode, sudo: sudo)
     }
 
-    /// Skips the transfer when the remote sha256 matches; otherwise writes a private temp file
-    /// as the login user, then sets its mode (and root ownership under sudo) and renames it into
-    /// place: what `install -m` does, without copying a large file a second time.
+    /// Content up to this size goes on the placing command's stdin; larger content is staged
+    /// first with the transport's bulk write (SFTP for libssh2).
+    static let inlineLimit = 64 << 10
+    /// Staged content lives here as the login user's 0600 file until it is moved beside its target.
+    static let stagingPrefix = "/var/tmp/.edgeup-upload-"
+
+    /// Skips the transfer when the remote sha256 matches. Otherwise the content lands in a temp
+    /// file in the target's own folder (same filesystem: the rename is atomic), is checked for
+    /// size, fsynced, given its mode (and root ownership under sudo) and renamed into place, so a
+    /// kill or power cut leaves either the old file or the new one. A write that fails removes its
+    /// temp file; one killed with edgeup leaves it for the next write of that target to remove
+    /// (`.edgeup-write.<name>.*`, a name only edgeup uses), and staged copies older than 10
+    /// minutes are swept from /var/tmp by the next large write.
     private func upload(_ source: UploadSource, to remotePath: String, mode: UInt16, sudo: SudoMode) async throws(SSHError) -> UploadOutcome {
         let octal = String(mode & 0o7777, radix: 8)
         // Hash the local side on its own thread while the remote side hashes its copy.
@@ -112,16 +146,46 @@ final class SSHRemoteHost: RemoteHost {
             return .unchanged
         }
 
-        let temp = "/var/tmp/.edgeup-upload-\(String(UInt64.random(in: .min ... .max), radix: 36))"
+        let place = try WritePlacement(remotePath, hop: label)
+        let size = try source.size(hop: label)
+        var inline: Data?
+        var staged = "-"
+        if size <= Self.inlineLimit {
+            inline = try source.contents(hop: label)
+        } else {
+            staged = Self.stagingPrefix + String(UInt64.random(in: .min ... .max), radix: 36)
+        }
+        let script = """
+            set -e
+            for old in "$3"*; do if [ "$old" != "$2" ] && [ -e "$old" ]; then rm -f -- "$old"; fi; done
+            trap 'rm -f -- "$2"; if [ "$8" != - ]; then rm -f -- "$8"; fi' EXIT
+            trap 'exit 1' HUP INT TERM PIPE
+            umask 077
+            if [ "$8" = - ]; then cat > "$2"; else mv -f -- "$8" "$2"; fi
+            n=$(wc -c < "$2")
+            if [ "$n" -ne "$4" ]; then echo "only $n of $4 bytes arrived" >&2; exit 1; fi
+            sync -- "$2" 2>/dev/null || sync
+            chmod "$5" -- "$2"
+            if [ "$6" = root ]; then chown 0:0 -- "$2"; fi
+            mv -f -- "$2" "$1"
+            sync -- "$7" 2>/dev/null || :
+            if [ "$8" != - ]; then find /var/tmp -maxdepth 1 -type f -name '.edgeup-upload-*' -user "$9" -mmin +10 -delete 2>/dev/null || :; fi
+            """
+        let argv = ["sh", "-c", script, "edgeup", remotePath, place.temp, place.leftovers, String(size), octal,
+                    sudo == .none ? "login" : "root", place.folder, staged, session.hop.user]
+        let command = RemoteCommand(ShellQuote.command(argv), stdin: inline, sudo: sudo, timeout: defaultTimeout + .seconds(size >> 20))
+        guard inline == nil else {
+            _ = try await step(.upload, "writing \(remotePath)", command)
+            return .uploaded(bytes: size)
+        }
         do throws(SSHError) {
-            let bytes = try await session.writeFile(source, to: temp, chunkTimeout: defaultTimeout)
-            var place = [ShellQuote.command(["chmod", octal, "--", temp])]
-            if sudo != .none { place.append(ShellQuote.command(["chown", "0:0", "--", temp])) }
-            place.append(ShellQuote.command(["mv", "-f", "--", temp, remotePath]))
-            _ = try await step(.upload, "installing \(remotePath)", RemoteCommand(place.joined(separator: " && "), sudo: sudo))
-            return .uploaded(bytes: bytes)
+            _ = try await session.writeFile(source, to: staged, chunkTimeout: defaultTimeout)
+            _ = try await step(.upload, "writing \(remotePath)", command)
+            return .uploaded(bytes: size)
         } catch {
-            _ = try? await run(RemoteCommand(ShellQuote.command(["rm", "-f", "--", temp]), sudo: sudo))
+            // Its own task: a cancelled upload must still remove what it staged.
+            let cleanup = ShellQuote.command(["rm", "-f", "--", staged])
+            await Task { _ = try? await self.run(RemoteCommand(cleanup, timeout: .seconds(10))) }.value
             throw error
         }
     }

@@ -6,7 +6,7 @@ import XCTest
 final class EdgeSSHTests: XCTestCase {
     nonisolated(unsafe) private static var shared: Result<Lab, Error>?
 
-    private func lab() throws -> Lab {
+    func lab() throws -> Lab {
         if Self.shared == nil { Self.shared = Result { try Lab() } }
         return try Self.shared!.get()
     }
@@ -17,13 +17,13 @@ final class EdgeSSHTests: XCTestCase {
         super.tearDown()
     }
 
-    private func client(connectTimeout: Duration = .seconds(10), passphrase: PassphraseProvider? = nil) -> SSHClient {
+    func client(connectTimeout: Duration = .seconds(10), passphrase: PassphraseProvider? = nil) -> SSHClient {
         SSHClient(options: SSHClientOptions(connectTimeout: connectTimeout, defaultCommandTimeout: .seconds(60),
                                             keepaliveInterval: .seconds(5), passphraseProvider: passphrase ?? { _ in nil }))
     }
 
     /// The error `body` throws, failing the test when it succeeds.
-    private func expectError<T>(_ body: () async throws(SSHError) -> T, file: StaticString = #filePath, line: UInt = #line) async -> SSHError? {
+    func expectError<T>(_ body: () async throws(SSHError) -> T, file: StaticString = #filePath, line: UInt = #line) async -> SSHError? {
         do {
             _ = try await body()
             XCTFail("expected an SSHError", file: file, line: line)
@@ -39,7 +39,7 @@ final class EdgeSSHTests: XCTestCase {
          try lab.sshd("targetC", address: "127.0.0.3"), try lab.sshd("targetD", address: "127.0.0.3"))
     }
 
-    private func connect(_ client: SSHClient, _ hop: SSHHop, via gateways: [SSHHop] = []) async throws -> any RemoteHost {
+    func connect(_ client: SSHClient, _ hop: SSHHop, via gateways: [SSHHop] = []) async throws -> any RemoteHost {
         try await client.connect(SSHTarget(host: hop, gateways: gateways))
     }
 

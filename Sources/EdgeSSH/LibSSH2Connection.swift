@@ -18,6 +18,7 @@ struct Deadline: Sendable {
 /// What a connection needs from its client while logging in.
 struct LoginContext: Sendable {
     var keepaliveInterval: Duration
+    var keepaliveCountMax: Int
     var passphrase: @Sendable (SSHHop, String) async -> Secret?
 }
 
@@ -34,6 +35,10 @@ actor LibSSH2Connection {
     /// Set once the transport broke; later operations fail fast with it.
     private var failure: SSHError?
     private var keepalive: Task<Void, Never>?
+    /// `bytesIn` when the last keepalive went out (nil: none outstanding), and how many in a row
+    /// got nothing back: libssh2 sends keepalives but never checks that they are answered.
+    private var keepaliveBytesAtSend: UInt64?
+    private var unansweredKeepalives = 0
     private var tunnels: [Int: Tunnel] = [:]
     private var nextTunnelID = 0
     /// libssh2 keeps the state of a channel open (session, direct-tcpip, SFTP init) in the session,
@@ -155,9 +160,11 @@ actor LibSSH2Connection {
         let last = lastError()
         let rc = code ?? last.code
         if Self.transportErrors.contains(rc) || Self.transportErrors.contains(last.code) {
+            // The first cause is the one worth reporting (e.g. unanswered keepalives).
+            if let failure { return failure }
             let error = SSHError(.disconnected, hop: hop.label, step: step, "\(what): the connection was lost (\(last.message))",
                                  hint: "the host, its sshd or the network dropped the SSH connection; check the host and retry")
-            failure = failure ?? error
+            failure = error
             return error
         }
         return SSHError(kind, hop: hop.label, step: step, "\(what): \(last.message) (libssh2 error \(rc))", hint: hint)
@@ -210,7 +217,7 @@ actor LibSSH2Connection {
         }
         try await verifyHostKey(knownHosts)
         try await authenticate(context, deadline)
-        startKeepalive(context.keepaliveInterval)
+        startKeepalive(context.keepaliveInterval, countMax: context.keepaliveCountMax)
     }
 
     private func verifyHostKey(_ knownHosts: KnownHosts?) async throws(SSHError) {
@@ -359,30 +366,53 @@ actor LibSSH2Connection {
         return false
     }
 
-    private func startKeepalive(_ interval: Duration) {
+    private func startKeepalive(_ interval: Duration, countMax: Int) {
         guard interval > .zero else { return }
         keepalive = Task { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                guard let self, await self.sendKeepalive() else { return }
+                guard let self, await self.sendKeepalive(interval: interval, countMax: countMax) else { return }
             }
         }
     }
 
     /// Sends only into an idle, writable socket: libssh2 keeps a half-sent keepalive pointing at
-    /// its own stack, which would block every later send on the session.
-    private func sendKeepalive() -> Bool {
+    /// its own stack, which would block every later send on the session. Any byte from the host
+    /// since the last one, read or still waiting in the socket, counts as an answer.
+    private func sendKeepalive(interval: Duration, countMax: Int) -> Bool {
         guard !closed, failure == nil else { return false }
+        var probe = pollfd(fd: fd, events: Int16(POLLIN | POLLOUT), revents: 0)
+        _ = poll(&probe, 1, 0)
+        if let sentAt = keepaliveBytesAtSend {
+            let answered = bytesIn.pointee != sentAt || probe.revents & Int16(POLLIN) != 0
+            unansweredKeepalives = answered ? 0 : unansweredKeepalives + 1
+            keepaliveBytesAtSend = nil
+            if unansweredKeepalives >= countMax {
+                lost(SSHError(.disconnected, hop: hop.label, step: .exec,
+                              "the host stopped answering: \(countMax) keepalives in a row, \(interval) apart, got no reply",
+                              hint: "the host, its network or a gateway on the way went away; check the host and retry"))
+                return false
+            }
+        }
         guard libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND == 0 else { return true }
-        var probe = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        guard poll(&probe, 1, 0) == 1, probe.revents & Int16(POLLOUT) != 0 else { return true }
+        guard probe.revents & Int16(POLLOUT) != 0 else { return true }
         var next: Int32 = 0
         let rc = libssh2_keepalive_send(session, &next)
         if rc != 0 && rc != LIBSSH2_ERROR_EAGAIN {
             _ = failed(.disconnected, .exec, "keepalive", code: rc)
             return false
         }
+        // libssh2 sends only when a full interval has passed (then `next` is the interval).
+        if rc == 0 && Int(next) == Int(interval.seconds) { keepaliveBytesAtSend = bytesIn.pointee }
         return true
+    }
+
+    /// Poisons the connection and wakes every waiter: their next libssh2 call fails on the
+    /// shut-down socket and reports `error`.
+    private func lost(_ error: SSHError) {
+        failure = failure ?? error
+        Foundation.shutdown(fd, Int32(SHUT_RDWR))
+        reactor.wake(fd: fd)
     }
 
     // MARK: - Exec

@@ -40,7 +40,8 @@ final class OpenSSHSession: TransportSession {
             "-o", "LogLevel=ERROR",
         ]
         if options.keepaliveInterval > .zero {
-            arguments += ["-o", "ServerAliveInterval=\(max(1, Int(options.keepaliveInterval.seconds)))"]
+            arguments += ["-o", "ServerAliveInterval=\(max(1, Int(options.keepaliveInterval.seconds)))",
+                          "-o", "ServerAliveCountMax=\(max(1, options.keepaliveCountMax))"]
         }
         for file in hop.identityFiles { arguments += ["-i", file] }
         if !hop.useAgent { arguments += ["-o", "IdentityAgent=none"] }

@@ -150,7 +150,7 @@ public actor SSHClient {
                 fd = try await TCPConnector.connect(hop, reactor: reactor, deadline: deadline)
             }
             let connection = LibSSH2Connection(hop: hop, fd: fd, reactor: reactor)
-            let context = LoginContext(keepaliveInterval: options.keepaliveInterval) { [self] hop, file in
+            let context = LoginContext(keepaliveInterval: options.keepaliveInterval, keepaliveCountMax: options.keepaliveCountMax) { [self] hop, file in
                 await passphrase(for: hop, keyFile: file)
             }
             do throws(SSHError) {

@@ -170,6 +170,9 @@ public struct SSHClientOptions: Sendable {
     public var defaultCommandTimeout: Duration
     /// Keepalive interval; zero disables.
     public var keepaliveInterval: Duration
+    /// Keepalives in a row the host may leave unanswered before its connection counts as lost
+    /// (OpenSSH's ServerAliveCountMax): how a dead host behind a gateway is noticed.
+    public var keepaliveCountMax: Int
     /// Live host connections at once (gateways not counted); `connect` waits for a free slot.
     public var maxConcurrentConnections: Int
     /// In-flight handshakes through one gateway, below its sshd `MaxStartups`.
@@ -180,7 +183,7 @@ public struct SSHClientOptions: Sendable {
 
     public init(
         connectTimeout: Duration = .seconds(20), defaultCommandTimeout: Duration = .seconds(600),
-        keepaliveInterval: Duration = .seconds(30), maxConcurrentConnections: Int = 1024,
+        keepaliveInterval: Duration = .seconds(10), keepaliveCountMax: Int = 3, maxConcurrentConnections: Int = 1024,
         maxHandshakesPerGateway: Int = 8,
         passphraseProvider: @escaping PassphraseProvider = TerminalPassphrasePrompt.provider,
         sshExecutable: String = "/usr/bin/ssh"
@@ -188,6 +191,7 @@ public struct SSHClientOptions: Sendable {
         self.connectTimeout = connectTimeout
         self.defaultCommandTimeout = defaultCommandTimeout
         self.keepaliveInterval = keepaliveInterval
+        self.keepaliveCountMax = keepaliveCountMax
         self.maxConcurrentConnections = maxConcurrentConnections
         self.maxHandshakesPerGateway = maxHandshakesPerGateway
         self.passphraseProvider = passphraseProvider

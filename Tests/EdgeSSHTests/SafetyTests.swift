@@ -3,9 +3,77 @@ import XCTest
 
 @testable import EdgeSSH
 
-/// What a killed run must not leave on a host: half-written files, or temp files anywhere but
-/// beside their target.
+/// What a dead, frozen or killed host or run must not do: hold a connection forever, or leave
+/// half-written files and temp files anywhere but beside their target.
 extension EdgeSSHTests {
+    // MARK: - Dead hosts
+
+    func testEveryTCPConnectionProbesForADeadPeer() async throws {
+        let lab = try lab()
+        let server = try lab.sshd("main")
+        let reactor = Reactor()
+        defer { reactor.shutdown() }
+        let fd = try await TCPConnector.connect(lab.hop(server, knownHosts: "/dev/null"), reactor: reactor, deadline: Deadline(.seconds(5)))
+        defer {
+            reactor.forget(fd: fd)
+            close(fd)
+        }
+        func option(_ level: Int32, _ name: Int32) -> Int32 {
+            var value: Int32 = -1
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            XCTAssertEqual(getsockopt(fd, level, name, &value, &length), 0)
+            return value
+        }
+        let tcp = Int32(IPPROTO_TCP)
+        XCTAssertEqual(option(SOL_SOCKET, SO_KEEPALIVE), 1)
+        let idle = option(tcp, TCP_KEEPIDLE)
+        let interval = option(tcp, TCP_KEEPINTVL)
+        let probes = option(tcp, TCP_KEEPCNT)
+        XCTAssertLessThan(idle + interval * probes, 60, "an idle dead peer is noticed well under a minute")
+        let userTimeout = option(tcp, TCP_USER_TIMEOUT)
+        XCTAssertGreaterThan(userTimeout, 0)
+        XCTAssertLessThan(userTimeout, 60_000, "unacknowledged data gives up well under a minute")
+        XCTAssertEqual(option(tcp, TCP_NODELAY), 1)
+    }
+
+    /// A frozen host keeps its TCP connection up (its kernel still answers), so only the SSH
+    /// keepalives notice it: through a gateway, the only way to.
+    func testAHostThatStopsAnsweringFailsAfterItsKeepalives() async throws {
+        let lab = try lab()
+        let server = try lab.sshd("frozen")
+        let known = try lab.knownHosts("kh-frozen", servers: [server])
+        for transport in [SSHTransportKind.libssh2, .openssh] {
+            let client = SSHClient(options: SSHClientOptions(
+                connectTimeout: .seconds(10), defaultCommandTimeout: .seconds(40), keepaliveInterval: .seconds(1),
+                keepaliveCountMax: 3, passphraseProvider: { _ in nil }))
+            let host = try await connect(client, lab.hop(server, knownHosts: known, transport: transport))
+            let frozen = Locked<pid_t?>(nil)
+            // Report the session's sshd process, then freeze it mid-command.
+            let findSSHD = #"p=$$; while [ "$(ps -o comm= -p "$p")" != sshd ]; do p=$(ps -o ppid= -p "$p" | tr -d ' '); done; echo "$p"; sleep 30"#
+            let started = ContinuousClock.now
+            let error = await expectError { () async throws(SSHError) in
+                try await host.run(RemoteCommand(findSSHD, onOutput: { chunk in
+                    if case .stdout(let data) = chunk, let pid = pid_t(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
+                        kill(pid, SIGSTOP)
+                        frozen.withLock { $0 = pid }
+                    }
+                }))
+            }
+            if let pid = frozen.withLock({ $0 }) {
+                kill(pid, SIGKILL)
+                kill(pid, SIGCONT)
+            }
+            XCTAssertNotNil(frozen.withLock { $0 }, "\(transport)")
+            XCTAssertEqual(error?.kind, .disconnected, "\(transport): \(error?.description ?? "")")
+            XCTAssertLessThan(ContinuousClock.now - started, .seconds(15), "\(transport): noticed by keepalives, not the 40 s timeout")
+            if transport == .libssh2 {
+                XCTAssertTrue(error?.message.contains("stopped answering") == true, error?.description ?? "")
+            }
+            await host.close()
+            await client.shutdown()
+        }
+    }
+
     // MARK: - Remote writes
 
     func testWritesLandBesideTheTargetAndLeaveNothingBehind() async throws {

@@ -418,8 +418,15 @@ actor LibSSH2Connection {
     // MARK: - Exec
 
     func exec(_ command: RemoteCommand, timeout: Duration) async throws(SSHError) -> CommandResult {
+        do throws(SSHError) {
+            return try await exec(command, deadline: Deadline(timeout))
+        } catch where error.kind == .timeout {
+            throw ExecState.timedOut(hop, after: timeout)
+        }
+    }
+
+    private func exec(_ command: RemoteCommand, deadline: Deadline) async throws(SSHError) -> CommandResult {
         try ensureUsable(.exec)
-        let deadline = Deadline(timeout)
         let state = ExecState(command)
         let line = state.commandLine(command.command, reportExit: false)
         let channel = try await openSessionChannel(.exec, deadline)

@@ -194,10 +194,7 @@ final class OpenSSHSession: TransportSession {
                 }
             }
             if progressed || interests.isEmpty { continue }
-            guard ContinuousClock.now < deadline.instant else {
-                throw SSHError(.timeout, hop: hop.label, step: .exec, "no completion within \(deadline.limit)",
-                               hint: "raise the timeout if the operation legitimately takes longer")
-            }
+            guard ContinuousClock.now < deadline.instant else { throw ExecState.timedOut(hop, after: deadline.limit) }
             if await reactor.waitAny(interests, until: min(deadline.instant, .now + .seconds(1))) == .cancelled {
                 throw SSHError(.cancelled, hop: hop.label, step: .exec, "cancelled")
             }

@@ -95,6 +95,8 @@ final class SSHRemoteHost: RemoteHost {
     private let session: any TransportSession
     private let defaultTimeout: Duration
     private let released = Locked(false)
+    /// Set when a command timed out: the connection was closed, later operations fail with it.
+    private let abandoned = Locked<SSHError?>(nil)
     private let onClose: @Sendable () -> Void
 
     init(session: any TransportSession, defaultTimeout: Duration, onClose: @escaping @Sendable () -> Void) {
@@ -106,8 +108,21 @@ final class SSHRemoteHost: RemoteHost {
     var label: String { session.hop.label }
     var transport: SSHTransportKind { session.hop.transport }
 
+    /// A command that timed out closes the connection: on a dead host it would only stall every
+    /// later step, and closing it is what stops the command on a live one (see `ExecState`).
     func run(_ command: RemoteCommand) async throws(SSHError) -> CommandResult {
-        try await session.exec(command, timeout: command.timeout ?? defaultTimeout)
+        if let earlier = abandoned.withLock({ $0 }) {
+            throw SSHError(.timeout, hop: label, step: earlier.step,
+                           "not run: the connection was closed when an earlier command timed out (\(earlier.message))",
+                           hint: earlier.hint)
+        }
+        do throws(SSHError) {
+            return try await session.exec(command, timeout: command.timeout ?? defaultTimeout)
+        } catch where error.kind == .timeout {
+            abandoned.withLock { $0 = $0 ?? error }
+            await close()
+            throw error
+        }
     }
 
     func upload(file: String, to remotePath: String, mode: UInt16, sudo: SudoMode) async throws(SSHError) -> UploadOutcome {

@@ -3,12 +3,16 @@ import Foundation
 /// Builds the remote command line for a `RemoteCommand` and interprets what comes back,
 /// the same way for both transports.
 ///
-/// sudo runs the command through a tiny wrapper that prints a marker on stderr once sudo has
-/// let it run. Until then the command's stdin is held back, so sudo can never read it as a
-/// password. With a password, sudo gets a marker prompt of its own (`-p`) and the password is
-/// written only in answer to it: never when sudo does not ask (NOPASSWD, cached credentials),
-/// where it would become the command's input. A second prompt means it was rejected; stdin is
-/// then closed so sudo gives up.
+/// Every command runs inside a small wrapper that talks to edgeup through marker lines on stderr
+/// (a random per-command prefix, stripped from the output):
+/// - under sudo, `sudo-ok` once sudo let it run. Until then the command's stdin is held back, so
+///   sudo can never read it as a password. With a password, sudo gets a marker prompt of its own
+///   (`-p`) and the password is written only in answer to it: never when sudo does not ask
+///   (NOPASSWD, cached credentials), where it would become the command's input. A second prompt
+///   means it was rejected; stdin is then closed so sudo gives up.
+/// - `alive` every second: when edgeup goes away (timeout, cancel, crash, cut link) sshd closes
+///   the pipes, the next one fails, and the wrapper ends the command's process group. Closing a
+///   channel alone leaves a remote process running.
 final class ExecState {
     let sudo: SudoMode
     private let onOutput: (@Sendable (OutputChunk) -> Void)?
@@ -47,20 +51,27 @@ final class ExecState {
     /// signal on stderr, for `ssh`, whose own exit status cannot tell a signal from an error.
     func commandLine(_ command: String, reportExit: Bool) -> String {
         let mark = "\\001" + markerText
-        let sudoScript = "printf '\(mark)sudo-ok\\n' >&2; exec sh -c \"$1\""
-        var line = command
-        switch sudo {
-        case .none: break
-        case .passwordless: line = ShellQuote.command(["sudo", "-n", "--", "sh", "-c", sudoScript, "edgeup", command])
-        case .password:
-            // C locale so sudo's own messages ("incorrect password") are recognisable.
-            let prompt = String(decoding: marker, as: UTF8.self) + "password\n"
-            line = ShellQuote.command(["env", "LC_ALL=C", "sudo", "-S", "-p", prompt, "--", "sh", "-c", sudoScript, "edgeup", command])
+        // The watchdog holds only stderr (its sleep not even that), so it never delays the
+        // channel's EOF; it is killed as soon as the command is done. The command's status comes
+        // back as-is, a signal by re-raising it (an exit above 128 reads as a signal).
+        let wrapper = (sudo == .none ? "" : "printf '\(mark)sudo-ok\\n' >&2; ") + """
+            (exec </dev/null >/dev/null; trap '' PIPE; \
+            while sleep 1 2>/dev/null; do printf '\(mark)alive\\n' >&2 || break; done; \
+            trap '' TERM; kill -TERM 0; sleep 2; kill -KILL 0) & w=$!; \
+            sh -c "$1"; s=$?; kill "$w" 2>/dev/null; \
+            [ "$s" -gt 128 ] && kill -s "$(kill -l "$s" 2>/dev/null)" $$ 2>/dev/null; exit "$s"
+            """
+        let prefix: [String] = switch sudo {
+        case .none: []
+        case .passwordless: ["sudo", "-n", "--"]
+        // C locale so sudo's own messages ("incorrect password") are recognisable.
+        case .password: ["env", "LC_ALL=C", "sudo", "-S", "-p", String(decoding: marker, as: UTF8.self) + "password\n", "--"]
         }
+        let line = ShellQuote.command(prefix + ["sh", "-c", wrapper, "edgeup", command])
         guard reportExit else { return line }
         let exitScript = """
-            sh -c "$1"; s=$?; if [ "$s" -gt 128 ]; then printf '\(mark)signal:%s\\n' "$(kill -l "$s")" >&2; \
-            else printf '\(mark)exit:%d\\n' "$s" >&2; fi; exit "$s"
+            sh -c "$1"; s=$?; n=; [ "$s" -gt 128 ] && n=$(kill -l "$s" 2>/dev/null); \
+            if [ -n "$n" ]; then printf '\(mark)signal:%s\\n' "$n" >&2; else printf '\(mark)exit:%d\\n' "$s" >&2; fi; exit "$s"
             """
         return ShellQuote.command(["sh", "-c", exitScript, "edgeup", line])
     }
@@ -136,6 +147,14 @@ final class ExecState {
             answeredPrompt = true
             stdinQueue.append(Data((secret.value + "\n").utf8))
         }
+    }
+
+    /// The error of a command that ran out of time; the caller closes the connection, which
+    /// makes the wrapper stop the command on the host.
+    static func timedOut(_ hop: SSHHop, after limit: Duration) -> SSHError {
+        SSHError(.timeout, hop: hop.label, step: .exec,
+                 "the command did not finish within \(limit); edgeup closed the connection, which stops it on the host",
+                 hint: "raise the command timeout if it legitimately takes longer")
     }
 
     /// The result, or the sudo failure that kept the command from running.

@@ -127,17 +127,14 @@ final class EdgeSSHTests: XCTestCase {
         await client.shutdown()
     }
 
-    func testTimeoutAndCancellationCloseTheChannelAndKeepTheConnection() async throws {
+    /// A timeout closes the connection instead (SafetyTests).
+    func testCancellationClosesTheChannelAndKeepsTheConnection() async throws {
         let lab = try lab()
         let server = try lab.sshd("main")
         let known = try lab.knownHosts("kh-cancel", servers: [server])
         for transport in [SSHTransportKind.libssh2, .openssh] {
             let client = client()
             let host = try await connect(client, lab.hop(server, knownHosts: known, transport: transport))
-            let timedOut = await expectError { () async throws(SSHError) in try await host.run(RemoteCommand("sleep 20", timeout: .seconds(1))) }
-            XCTAssertEqual(timedOut?.kind, .timeout, "\(transport)")
-            XCTAssertEqual(timedOut?.step, .exec)
-
             let started = ContinuousClock.now
             let task = Task { () async -> Result<CommandResult, SSHError> in
                 do throws(SSHError) { return .success(try await host.run(RemoteCommand("sleep 20"))) } catch { return .failure(error) }

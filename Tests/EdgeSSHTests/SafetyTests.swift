@@ -36,6 +36,69 @@ extension EdgeSSHTests {
         XCTAssertEqual(option(tcp, TCP_NODELAY), 1)
     }
 
+    func testTimeoutClosesTheConnectionAndStopsTheRemoteCommand() async throws {
+        let lab = try lab()
+        let server = try lab.sshd("main")
+        let known = try lab.knownHosts("kh-timeout", servers: [server])
+        for transport in [SSHTransportKind.libssh2, .openssh] {
+            for sudo in [SudoMode.none, .passwordless] {
+                let client = client()
+                let hop = lab.hop(server, user: Lab.nopasswdUser, knownHosts: known, transport: transport, label: "store-1/pi-1")
+                let host = try await connect(client, hop)
+                let seconds = Int.random(in: 100_000...999_999)  // names this command's process
+                let started = ContinuousClock.now
+                let timedOut = await expectError { () async throws(SSHError) in
+                    try await host.run(RemoteCommand("sleep \(seconds)", sudo: sudo, timeout: .seconds(2)))
+                }
+                let context = "\(transport), \(sudo)"
+                XCTAssertEqual(timedOut?.kind, .timeout, context)
+                XCTAssertEqual(timedOut?.hop, "store-1/pi-1")
+                XCTAssertEqual(timedOut?.step, .exec)
+                XCTAssertTrue(timedOut?.message.contains("did not finish within 2.0 seconds") == true, timedOut?.description ?? "")
+                XCTAssertLessThan(ContinuousClock.now - started, .seconds(8), context)
+
+                let next = await expectError { () async throws(SSHError) in try await host.run(RemoteCommand("true")) }
+                XCTAssertEqual(next?.kind, .timeout, "the timed-out connection was closed, not reused: \(context)")
+                XCTAssertTrue(next?.message.contains("closed when an earlier command timed out") == true, next?.description ?? "")
+
+                let gone = await processesGone(matching: "slee[p] \(seconds)", within: .seconds(10))
+                XCTAssertTrue(gone, "the remote sleep still runs after the timeout: \(context)")
+                await host.close()
+                await client.shutdown()
+            }
+        }
+    }
+
+    /// A command whose connection goes away (edgeup killed, link cut) is stopped on the host.
+    func testACommandWhoseConnectionDiesIsStopped() async throws {
+        let lab = try lab()
+        let server = try lab.sshd("main")
+        let known = try lab.knownHosts("kh-abandon", servers: [server])
+        for transport in [SSHTransportKind.libssh2, .openssh] {
+            let client = client()
+            let host = try await connect(client, lab.hop(server, user: Lab.nopasswdUser, knownHosts: known, transport: transport))
+            let seconds = Int.random(in: 100_000...999_999)
+            let task = Task { () async -> SSHError? in
+                do throws(SSHError) {
+                    _ = try await host.run(RemoteCommand("sleep \(seconds)", sudo: .passwordless))
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            let running = await poll(within: .seconds(10)) {
+                !((try? Lab.sh("sh", "-c", "pgrep -f 'slee[p] \(seconds)' || true")) ?? "").isEmpty
+            }
+            XCTAssertTrue(running, "\(transport)")
+            task.cancel()
+            _ = await task.value
+            await host.close()
+            let gone = await processesGone(matching: "slee[p] \(seconds)", within: .seconds(10))
+            XCTAssertTrue(gone, "the remote sleep outlived its connection: \(transport)")
+            await client.shutdown()
+        }
+    }
+
     /// A frozen host keeps its TCP connection up (its kernel still answers), so only the SSH
     /// keepalives notice it: through a gateway, the only way to.
     func testAHostThatStopsAnsweringFailsAfterItsKeepalives() async throws {
@@ -167,6 +230,14 @@ extension EdgeSSHTests {
     static func staging() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/var/tmp")) ?? []
         return names.map { "/var/tmp/" + $0 }.filter { $0.hasPrefix(SSHRemoteHost.stagingPrefix) }.sorted()
+    }
+
+    /// Whether no local process matches `pattern` (pgrep -f; bracket a letter so the pgrep's own
+    /// shell does not match) within `limit`. The tests' sshd runs on this machine.
+    func processesGone(matching pattern: String, within limit: Duration) async -> Bool {
+        await poll(within: limit) {
+            (try? Lab.sh("sh", "-c", "pgrep -f '\(pattern)' || true"))?.isEmpty ?? false
+        }
     }
 
     /// Polls `condition` until it holds or `limit` passes.

@@ -93,15 +93,25 @@ final class UploadReader {
 /// The `RemoteHost` both transports share: sudo wrapping, checksums, atomic writes, downloads.
 final class SSHRemoteHost: RemoteHost {
     private let session: any TransportSession
-    private let defaultTimeout: Duration
+    private let limits: CommandLimits
     private let released = Locked(false)
     /// Set when a command timed out: the connection was closed, later operations fail with it.
     private let abandoned = Locked<SSHError?>(nil)
     private let onClose: @Sendable () -> Void
 
-    init(session: any TransportSession, defaultTimeout: Duration, onClose: @escaping @Sendable () -> Void) {
+    /// How long a command may run.
+    struct CommandLimits: Sendable {
+        /// The operator's limit (`--command-timeout`): replaces every command's own.
+        var operatorLimit: Duration?
+        /// For commands that set none.
+        var fallback: Duration
+
+        func limit(for command: Duration?) -> Duration { operatorLimit ?? command ?? fallback }
+    }
+
+    init(session: any TransportSession, limits: CommandLimits, onClose: @escaping @Sendable () -> Void) {
         self.session = session
-        self.defaultTimeout = defaultTimeout
+        self.limits = limits
         self.onClose = onClose
     }
 
@@ -111,13 +121,18 @@ final class SSHRemoteHost: RemoteHost {
     /// A command that timed out closes the connection: on a dead host it would only stall every
     /// later step, and closing it is what stops the command on a live one (see `ExecState`).
     func run(_ command: RemoteCommand) async throws(SSHError) -> CommandResult {
+        try await run(command, timeout: limits.limit(for: command.timeout))
+    }
+
+    /// `timeout` is final: edgeup's own helpers (a write sized by its file, a cleanup) set theirs.
+    private func run(_ command: RemoteCommand, timeout: Duration) async throws(SSHError) -> CommandResult {
         if let earlier = abandoned.withLock({ $0 }) {
             throw SSHError(.timeout, hop: label, step: earlier.step,
                            "not run: the connection was closed when an earlier command timed out (\(earlier.message))",
                            hint: earlier.hint)
         }
         do throws(SSHError) {
-            return try await session.exec(command, timeout: command.timeout ?? defaultTimeout)
+            return try await session.exec(command, timeout: timeout)
         } catch where error.kind == .timeout {
             abandoned.withLock { $0 = $0 ?? error }
             await close()
@@ -152,9 +167,9 @@ final class SSHRemoteHost: RemoteHost {
         let hashing = Task { await Self.digest(of: source, hop: label) }
         let probe = ShellQuote.command(["sh", "-c", #"if [ -f "$1" ]; then sha256sum -- "$1" && stat -c %a -- "$1"; fi"#, "edgeup", remotePath])
         let current = try await step(.upload, "checking \(remotePath)", RemoteCommand(probe, sudo: sudo))
-        let digest = try await hashing.value.get()
         let lines = current.stdoutText.split(separator: "\n")
-        if lines.count >= 2, lines[0].prefix(64) == digest {
+        // No remote file, nothing to compare: a first upload does not wait for the local hash.
+        if lines.count >= 2, try await hashing.value.get() == lines[0].prefix(64) {
             if UInt16(lines[1], radix: 8) != mode & 0o7777 {
                 _ = try await step(.upload, "setting the mode of \(remotePath)", RemoteCommand(ShellQuote.command(["chmod", octal, "--", remotePath]), sudo: sudo))
             }
@@ -188,19 +203,21 @@ final class SSHRemoteHost: RemoteHost {
             """
         let argv = ["sh", "-c", script, "edgeup", remotePath, place.temp, place.leftovers, String(size), octal,
                     sudo == .none ? "login" : "root", place.folder, staged, session.hop.user]
-        let command = RemoteCommand(ShellQuote.command(argv), stdin: inline, sudo: sudo, timeout: defaultTimeout + .seconds(size >> 20))
+        let command = RemoteCommand(ShellQuote.command(argv), stdin: inline, sudo: sudo)
+        // At least 1 MiB/s on top of the command limit: a large file is bounded by its progress.
+        let limit = limits.limit(for: nil) + .seconds(size >> 20)
         guard inline == nil else {
-            _ = try await step(.upload, "writing \(remotePath)", command)
+            _ = try await step(.upload, "writing \(remotePath)", command, timeout: limit)
             return .uploaded(bytes: size)
         }
         do throws(SSHError) {
-            _ = try await session.writeFile(source, to: staged, chunkTimeout: defaultTimeout)
-            _ = try await step(.upload, "writing \(remotePath)", command)
+            _ = try await session.writeFile(source, to: staged, chunkTimeout: limits.limit(for: nil))
+            _ = try await step(.upload, "writing \(remotePath)", command, timeout: limit)
             return .uploaded(bytes: size)
         } catch {
             // Its own task: a cancelled upload must still remove what it staged.
             let cleanup = ShellQuote.command(["rm", "-f", "--", staged])
-            await Task { _ = try? await self.run(RemoteCommand(cleanup, timeout: .seconds(10))) }.value
+            await Task { _ = try? await self.run(RemoteCommand(cleanup), timeout: .seconds(10)) }.value
             throw error
         }
     }
@@ -233,8 +250,8 @@ final class SSHRemoteHost: RemoteHost {
     }
 
     /// Runs a helper command whose failure is an error of `step`.
-    private func step(_ step: SSHError.Step, _ what: String, _ command: RemoteCommand) async throws(SSHError) -> CommandResult {
-        let result = try await run(command)
+    private func step(_ step: SSHError.Step, _ what: String, _ command: RemoteCommand, timeout: Duration? = nil) async throws(SSHError) -> CommandResult {
+        let result = try await run(command, timeout: timeout ?? limits.limit(for: command.timeout))
         guard result.succeeded else {
             let said = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
             let hint: String? = switch command.sudo {

@@ -58,7 +58,8 @@ public actor SSHClient {
         }
         do throws(SSHError) {
             let session = try await open(target)
-            return SSHRemoteHost(session: session, defaultTimeout: options.defaultCommandTimeout) { [limiter] in limiter.release() }
+            let limits = SSHRemoteHost.CommandLimits(operatorLimit: options.commandTimeout, fallback: options.defaultCommandTimeout)
+            return SSHRemoteHost(session: session, limits: limits) { [limiter] in limiter.release() }
         } catch {
             limiter.release()
             throw error

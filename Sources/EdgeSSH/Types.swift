@@ -102,7 +102,7 @@ public struct RemoteCommand: Sendable {
     public var command: String
     public var stdin: Data?
     public var sudo: SudoMode
-    /// Defaults to `SSHClientOptions.defaultCommandTimeout`.
+    /// Defaults to `SSHClientOptions.defaultCommandTimeout`; `SSHClientOptions.commandTimeout` overrides it.
     public var timeout: Duration?
     /// Streams output as it arrives; it is collected in the result too.
     public var onOutput: (@Sendable (OutputChunk) -> Void)?
@@ -167,7 +167,10 @@ public typealias PassphraseProvider = @Sendable (PassphraseRequest) async -> Sec
 public struct SSHClientOptions: Sendable {
     /// TCP connect + handshake + host key + auth, per hop.
     public var connectTimeout: Duration
+    /// For commands that set no limit of their own.
     public var defaultCommandTimeout: Duration
+    /// The operator's limit for every remote command, replacing each command's own; nil: theirs.
+    public var commandTimeout: Duration?
     /// Keepalive interval; zero disables.
     public var keepaliveInterval: Duration
     /// Keepalives in a row the host may leave unanswered before its connection counts as lost
@@ -183,6 +186,7 @@ public struct SSHClientOptions: Sendable {
 
     public init(
         connectTimeout: Duration = .seconds(20), defaultCommandTimeout: Duration = .seconds(600),
+        commandTimeout: Duration? = nil,
         keepaliveInterval: Duration = .seconds(10), keepaliveCountMax: Int = 3, maxConcurrentConnections: Int = 1024,
         maxHandshakesPerGateway: Int = 8,
         passphraseProvider: @escaping PassphraseProvider = TerminalPassphrasePrompt.provider,
@@ -190,6 +194,7 @@ public struct SSHClientOptions: Sendable {
     ) {
         self.connectTimeout = connectTimeout
         self.defaultCommandTimeout = defaultCommandTimeout
+        self.commandTimeout = commandTimeout
         self.keepaliveInterval = keepaliveInterval
         self.keepaliveCountMax = keepaliveCountMax
         self.maxConcurrentConnections = maxConcurrentConnections

@@ -226,7 +226,7 @@ func run() throws {
     try shell("head -c \(uploadMB << 20) /dev/urandom > \(dir)/payload")
     print("\nupload of \(uploadMB) MiB on loopback (best of 3)")
     let uploads: [(String, String)] = [
-        ("edgeup upload() (sha probe + SFTP 1 MiB writes + chmod, mv)", "\(me) upload --port \(ports[0]) --file \(dir)/payload --to /tmp/edgeup-bench-upload-e \(common)"),
+        ("edgeup upload() (sha probe + SFTP 1 MiB writes, mv beside, fsync, mv)", "\(me) upload --port \(ports[0]) --file \(dir)/payload --to /tmp/edgeup-bench-upload-e \(common)"),
         ("OpenSSH scp (SFTP protocol)", "scp -q \(sshOptions) -P \(ports[0]) \(dir)/payload \(benchUser)@127.0.0.1:/tmp/edgeup-bench-upload-s"),
         ("OpenSSH scp -O (legacy SCP protocol)", "scp -q -O \(sshOptions) -P \(ports[0]) \(dir)/payload \(benchUser)@127.0.0.1:/tmp/edgeup-bench-upload-o"),
     ]

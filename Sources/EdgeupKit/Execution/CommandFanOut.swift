@@ -33,12 +33,11 @@ public enum OutputStream: String, Sendable, Codable {
 public struct CommandFanOut: Sendable {
     public var session: FleetSession
     public var concurrency: Int
-    public var timeout: Duration
 
-    public init(session: FleetSession, concurrency: Int = 100, timeout: Duration = .seconds(600)) {
+    /// The session's client sets how long the command may run (`SSHClientOptions`).
+    public init(session: FleetSession, concurrency: Int = 100) {
         self.session = session
         self.concurrency = concurrency
-        self.timeout = timeout
     }
 
     public func run(
@@ -61,7 +60,7 @@ public struct CommandFanOut: Sendable {
         do throws(SSHError) {
             let remote = try await session.connection(to: target.host, in: target.store)
             let mode: SudoMode = sudo ? try session.access.sudo(for: target.host, in: target.store) : .none
-            let output = try await remote.run(RemoteCommand(command, sudo: mode, timeout: timeout) { chunk in
+            let output = try await remote.run(RemoteCommand(command, sudo: mode) { chunk in
                 switch chunk {
                 case let .stdout(data): lines.feed(.stdout, data)
                 case let .stderr(data): lines.feed(.stderr, data)

@@ -2,8 +2,8 @@ import EdgeSSH
 import Foundation
 
 /// Carries out planned actions on one host: uploads, files, service commands. Every privileged
-/// command goes through the host's sudo mode; secrets travel only as file contents over SFTP or
-/// stdin, never in a command line.
+/// command goes through the host's sudo mode; secrets travel only as file contents (a remote
+/// write) or on stdin, never in a command line.
 struct HostOperator: Sendable {
     let target: StoreHost
     let remote: any RemoteHost

@@ -7,7 +7,7 @@ struct InventoryParser {
     static let defaultsKeys = ["ssh", "k3s", "playbooks", "values", "contextTemplate"]
     static let sshKeys = [
         "user", "port", "identityFile", "knownHostsFile", "hostKeyPolicy", "sudo", "transport",
-        "passphraseEnv", "sudoPasswordEnv", "useAgent", "connectTimeout",
+        "passphraseEnv", "sudoPasswordEnv", "useAgent", "connectTimeout", "commandTimeout",
     ]
     static let k3sKeys = ["version", "channel", "binary", "airgapImages", "installScriptURL", "config"]
     static let gatewayKeys = ["name", "address", "ssh", "via"]
@@ -78,7 +78,8 @@ struct InventoryParser {
             passphraseEnv: reader.string(fields["passphraseEnv"], "\(context).passphraseEnv"),
             sudoPasswordEnv: reader.string(fields["sudoPasswordEnv"], "\(context).sudoPasswordEnv"),
             useAgent: reader.bool(fields["useAgent"], "\(context).useAgent"),
-            connectTimeout: reader.int(fields["connectTimeout"], "\(context).connectTimeout"))
+            connectTimeout: reader.int(fields["connectTimeout"], "\(context).connectTimeout"),
+            commandTimeout: reader.int(fields["commandTimeout"], "\(context).commandTimeout"))
     }
 
     private func parseK3s(_ node: Node, in context: String) -> RawK3s? {

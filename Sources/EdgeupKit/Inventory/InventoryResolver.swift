@@ -382,8 +382,10 @@ struct InventoryResolver {
                 "'\(env.value)' is not an environment variable name", at: env.location,
                 hint: "name the variable that holds the secret (e.g. EDGEUP_SUDO_PASSWORD), never the secret itself")
         }
-        if let timeout = raw.connectTimeout, timeout.value <= 0 {
-            diagnostics.error("connectTimeout must be a positive number of seconds", at: timeout.location)
+        for (key, timeout) in [("connectTimeout", raw.connectTimeout), ("commandTimeout", raw.commandTimeout)] {
+            if let timeout, timeout.value <= 0 {
+                diagnostics.error("\(key) must be a positive number of seconds", at: timeout.location)
+            }
         }
         let identityFile = raw.identityFile.map { paths.resolve($0.value, writtenIn: $0.location.file) }
         let knownHosts = raw.knownHostsFile.map { paths.resolve($0.value, writtenIn: $0.location.file) }
@@ -392,7 +394,8 @@ struct InventoryResolver {
             user: user, port: raw.port?.value ?? 22, identityFile: identityFile, knownHostsFile: knownHosts,
             hostKeyPolicy: policy, sudo: raw.sudo?.value ?? (user != "root"), transport: transport,
             passphraseEnv: raw.passphraseEnv?.value, sudoPasswordEnv: raw.sudoPasswordEnv?.value,
-            useAgent: raw.useAgent?.value ?? true, connectTimeoutSeconds: raw.connectTimeout?.value ?? 10)
+            useAgent: raw.useAgent?.value ?? true, connectTimeoutSeconds: raw.connectTimeout?.value ?? 10,
+            commandTimeoutSeconds: raw.commandTimeout?.value)
     }
 
     private mutating func resolveK3s(_ raw: RawK3s) -> K3sSettings {

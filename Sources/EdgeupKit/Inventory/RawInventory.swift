@@ -12,6 +12,7 @@ struct RawSSH {
     var sudoPasswordEnv: Located<String>?
     var useAgent: Located<Bool>?
     var connectTimeout: Located<Int>?
+    var commandTimeout: Located<Int>?
 
     /// `overlay`'s values win where set: host over store over defaults.
     func overlaid(with overlay: RawSSH?) -> RawSSH {
@@ -27,7 +28,8 @@ struct RawSSH {
             passphraseEnv: overlay.passphraseEnv ?? passphraseEnv,
             sudoPasswordEnv: overlay.sudoPasswordEnv ?? sudoPasswordEnv,
             useAgent: overlay.useAgent ?? useAgent,
-            connectTimeout: overlay.connectTimeout ?? connectTimeout)
+            connectTimeout: overlay.connectTimeout ?? connectTimeout,
+            commandTimeout: overlay.commandTimeout ?? commandTimeout)
     }
 }
 

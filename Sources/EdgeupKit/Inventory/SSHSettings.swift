@@ -16,6 +16,8 @@ public struct SSHSettings: Sendable, Hashable, Codable {
     public var sudoPasswordEnv: String?
     public var useAgent: Bool
     public var connectTimeoutSeconds: Int
+    /// Limit for each remote command; nil: each step's own (e.g. 60 s for the facts probe).
+    public var commandTimeoutSeconds: Int?
 
     public init(
         user: String,
@@ -28,7 +30,8 @@ public struct SSHSettings: Sendable, Hashable, Codable {
         passphraseEnv: String? = nil,
         sudoPasswordEnv: String? = nil,
         useAgent: Bool = true,
-        connectTimeoutSeconds: Int = 10
+        connectTimeoutSeconds: Int = 10,
+        commandTimeoutSeconds: Int? = nil
     ) {
         self.user = user
         self.port = port
@@ -41,5 +44,6 @@ public struct SSHSettings: Sendable, Hashable, Codable {
         self.sudoPasswordEnv = sudoPasswordEnv
         self.useAgent = useAgent
         self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.commandTimeoutSeconds = commandTimeoutSeconds
     }
 }

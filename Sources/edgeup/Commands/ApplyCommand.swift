@@ -28,6 +28,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var kubeconfig: KubeconfigOptions
     @OptionGroup var playbooks: PlaybookOptions
+    @OptionGroup var timeouts: TimeoutOptions
 
     @Flag(name: .customLong("playbooks-only"), help: "Re-apply playbooks to stores whose cluster runs; leave k3s as it is.")
     var playbooksOnly = false
@@ -64,7 +65,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let stores = selection.selection().apply(to: inventory)
         let hosts = stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
         let rendered = try playbooks.render(stores, inventoryFiles: inventory.files)
-        let session = FleetSession(inventory: inventory, hosts: hosts)
+        let session = FleetSession(inventory: inventory, hosts: hosts, timeouts: timeouts)
         let (fresh, observations, planner) = try await gatherPlan(
             inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency, playbooks: rendered,
             playbooksOnly: playbooksOnly, session: session)

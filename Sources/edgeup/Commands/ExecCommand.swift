@@ -24,6 +24,7 @@ struct ExecCommand: AsyncParsableCommand {
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var timeouts: TimeoutOptions
 
     @Option(name: .long, help: "Only hosts with this role.")
     var role: Role?
@@ -33,9 +34,6 @@ struct ExecCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Hosts to work on at once.")
     var concurrency = 100
-
-    @Option(name: .long, help: "Seconds a host may take to run the command.")
-    var timeout = 600
 
     /// How many trailing words came after `--` on the real command line.
     private var commandWordCount: Int {
@@ -63,9 +61,9 @@ struct ExecCommand: AsyncParsableCommand {
             printError("edgeup: no host matches the selection")
             throw ExitCode.failure
         }
-        let session = FleetSession(inventory: inventory, hosts: hosts)
+        let session = FleetSession(inventory: inventory, hosts: hosts, timeouts: timeouts)
         let json = output.output == .json
-        let fanOut = CommandFanOut(session: session, concurrency: concurrency, timeout: .seconds(timeout))
+        let fanOut = CommandFanOut(session: session, concurrency: concurrency)
         let (line, sudo, style) = (command.joined(separator: " "), sudo, stdoutStyle)
         // ^C abandons the remote commands (their channels close) and still prints what each host said.
         let (results, interruption) = await Interruption.guarding(notice: { printError("edgeup: \($0)") }) {

@@ -30,6 +30,7 @@ struct InstallCommand: AsyncParsableCommand {
     var context: String?
 
     @OptionGroup var kubeconfig: KubeconfigOptions
+    @OptionGroup var timeouts: TimeoutOptions
 
     @Option(name: .customLong("readiness-timeout"), help: "Seconds the node may take to become Ready.")
     var readinessTimeout = 180
@@ -42,6 +43,6 @@ struct InstallCommand: AsyncParsableCommand {
         let request = SingleHostRequest(host: host, login: login, k3s: k3s, context: context)
         let result = request.installInventory(cluster: cluster, loader: InventoryLoader())
         let destination = result.inventory.map { kubeconfig.destination(for: $0) } ?? .none
-        try await convergeSingleHost(result, onlyHost: nil, kubeconfig: destination, readinessTimeout: readinessTimeout)
+        try await convergeSingleHost(result, onlyHost: nil, kubeconfig: destination, readinessTimeout: readinessTimeout, timeouts: timeouts)
     }
 }

@@ -30,6 +30,7 @@ struct JoinCommand: AsyncParsableCommand {
 
     @OptionGroup var login: LoginOptions
     @OptionGroup var k3s: K3sOptions
+    @OptionGroup var timeouts: TimeoutOptions
     @Option(name: .long, help: "Name of the cluster (as install's --context named it); default: derived from the server.")
     var context: String?
 
@@ -44,6 +45,6 @@ struct JoinCommand: AsyncParsableCommand {
         let request = SingleHostRequest(host: host, login: login, k3s: k3s, context: context)
         let result = request.joinInventory(serverHost: serverHost, serverUser: serverUser, asServer: server, loader: InventoryLoader())
         let joiner = result.inventory?.stores.first?.hosts.last?.name
-        try await convergeSingleHost(result, onlyHost: joiner, kubeconfig: .none, readinessTimeout: readinessTimeout)
+        try await convergeSingleHost(result, onlyHost: joiner, kubeconfig: .none, readinessTimeout: readinessTimeout, timeouts: timeouts)
     }
 }

@@ -26,6 +26,7 @@ struct KubeconfigCommand: AsyncParsableCommand {
     @OptionGroup var inventory: InventoryArguments
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var kubeconfig: KubeconfigOptions
+    @OptionGroup var timeouts: TimeoutOptions
 
     @Flag(name: .long, help: "Write the selected stores' kubeconfig to stdout instead of merging.")
     var print = false
@@ -40,7 +41,7 @@ struct KubeconfigCommand: AsyncParsableCommand {
         let inventory = try inventory.load()
         let stores = selection.selection().apply(to: inventory)
         let hosts = stores.compactMap { store in store.firstServer.map { StoreHost(store: store, host: $0) } }
-        let session = FleetSession(inventory: inventory, hosts: hosts)
+        let session = FleetSession(inventory: inventory, hosts: hosts, timeouts: timeouts)
         let fleet = kubeconfig.fleetName(for: inventory)
         let fetcher = KubeconfigFetcher(session: session)
         let results = await fetchAll(stores, fetcher: fetcher, fleet: fleet)

@@ -24,6 +24,7 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var kubeconfig: KubeconfigOptions
     @OptionGroup var playbooks: PlaybookOptions
+    @OptionGroup var timeouts: TimeoutOptions
 
     @Flag(name: .customLong("playbooks-only"), help: "Plan only playbooks, on stores whose cluster runs; leave k3s as it is.")
     var playbooksOnly = false
@@ -43,7 +44,7 @@ struct PlanCommand: AsyncParsableCommand {
         let rendered = try playbooks.render(stores, inventoryFiles: inventory.files)
         let (plan, _, _) = try await gatherPlan(
             inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency, playbooks: rendered,
-            playbooksOnly: playbooksOnly)
+            playbooksOnly: playbooksOnly, timeouts: timeouts)
         if let out { try savePlan(plan, to: out) }
         switch output.output {
         case .json: try printJSON(plan)
@@ -57,11 +58,12 @@ struct PlanCommand: AsyncParsableCommand {
 /// Facts and plan for a command, with progress on stderr when it is a terminal.
 func gatherPlan(
     _ inventory: Inventory, stores: [Store], kubeconfig: KubeconfigOptions, concurrency: Int,
-    playbooks: [String: StorePlaybooks], playbooksOnly: Bool = false, session: FleetSession? = nil
+    playbooks: [String: StorePlaybooks], playbooksOnly: Bool = false, timeouts: TimeoutOptions = TimeoutOptions(),
+    session: FleetSession? = nil
 ) async throws -> (Plan, [String: [String: HostObservation]], Planner) {
     let hosts = stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
     let owned = session == nil
-    let session = session ?? FleetSession(inventory: inventory, hosts: hosts)
+    let session = session ?? FleetSession(inventory: inventory, hosts: hosts, timeouts: timeouts)
     let contexts = kubeconfig.noMerge ? nil : kubeconfig.file().contextNames()
     let counter = Counter()
     let showProgress = stderrStyle.colors

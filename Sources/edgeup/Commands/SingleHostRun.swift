@@ -22,12 +22,13 @@ func validateContextFlag(_ context: String?) throws {
 /// install and join: plan the one-store inventory built from flags, show it, execute it.
 /// `onlyHost` limits the work to the joining machine: a join never reconfigures the server.
 func convergeSingleHost(
-    _ result: InventoryLoadResult, onlyHost: String?, kubeconfig: KubeconfigDestination, readinessTimeout: Int
+    _ result: InventoryLoadResult, onlyHost: String?, kubeconfig: KubeconfigDestination, readinessTimeout: Int,
+    timeouts: TimeoutOptions
 ) async throws {
     for diagnostic in result.diagnostics { printError(stderrStyle.render(diagnostic)) }
     guard let inventory = result.inventory, let store = inventory.stores.first else { throw ExitCode(2) }
     let hosts = store.hosts.map { StoreHost(store: store, host: $0) }
-    let session = FleetSession(inventory: inventory, hosts: hosts)
+    let session = FleetSession(inventory: inventory, hosts: hosts, timeouts: timeouts)
     let contexts: Set<String>? = if case let .merge(file, _, _) = kubeconfig { file.contextNames() } else { nil }
     let runner = FleetRunner(
         session: session,

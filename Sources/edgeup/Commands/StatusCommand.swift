@@ -23,6 +23,7 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var kubeconfig: KubeconfigOptions
     @OptionGroup var playbooks: PlaybookOptions
+    @OptionGroup var timeouts: TimeoutOptions
 
     @Flag(name: .long, help: "Connect to the hosts and gather fresh facts instead of reading the journal.")
     var live = false
@@ -37,7 +38,8 @@ struct StatusCommand: AsyncParsableCommand {
         if live {
             let rendered = try playbooks.render(stores, inventoryFiles: inventory.files)
             let (plan, _, _) = try await gatherPlan(
-                inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency, playbooks: rendered)
+                inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency, playbooks: rendered,
+                timeouts: timeouts)
             rows = StoreStatus.fromPlan(plan)
         } else {
             let state = StateDirectory.standard(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory())

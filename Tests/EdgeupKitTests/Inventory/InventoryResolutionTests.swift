@@ -7,13 +7,13 @@ import Testing
     @Test func hostOverridesStoreOverridesDefaults() throws {
         let inventory = try load("""
             defaults:
-              ssh: {user: pi, port: 2222, identityFile: ~/.ssh/edge, hostKeyPolicy: accept-new}
+              ssh: {user: pi, port: 2222, identityFile: ~/.ssh/edge, hostKeyPolicy: accept-new, commandTimeout: 300}
             stores:
               - name: s1
                 ssh: {user: admin}
                 hosts:
                   - {name: a, address: 10.0.0.1, role: server}
-                  - {name: b, address: 10.0.0.2, role: agent, ssh: {port: 22, sudo: false, transport: openssh}}
+                  - {name: b, address: 10.0.0.2, role: agent, ssh: {port: 22, sudo: false, transport: openssh, commandTimeout: 900}}
             """).get()
         let hosts = inventory.stores[0].hosts
         #expect(hosts[0].ssh.user == "admin")
@@ -26,6 +26,8 @@ import Testing
         #expect(!hosts[1].ssh.sudo)
         #expect(hosts[1].ssh.transport == .openssh)
         #expect(hosts[0].ssh.transport == .libssh2)
+        #expect(hosts[0].ssh.commandTimeoutSeconds == 300)
+        #expect(hosts[1].ssh.commandTimeoutSeconds == 900)
     }
 
     @Test func builtInDefaults() throws {
@@ -37,6 +39,8 @@ import Testing
         #expect(ssh.knownHostsFile == "/home/op/.ssh/known_hosts")
         #expect(ssh.hostKeyPolicy == .strict)
         #expect(ssh.identityFile == nil)
+        #expect(ssh.connectTimeoutSeconds == 10)
+        #expect(ssh.commandTimeoutSeconds == nil, "each step keeps its own limit")
         #expect(inventory.stores[0].hosts[0].name == "10.0.0.1")
         #expect(inventory.stores[0].hosts[0].nodeName == nil)
         #expect(inventory.stores[0].context == "s1")

@@ -47,6 +47,18 @@ import Testing
         expectError(result, containing: "hosts must be a list", at: (4, 23))
     }
 
+    @Test func timeoutsMustBePositive() {
+        let result = load("""
+            defaults:
+              ssh: {connectTimeout: 0, commandTimeout: -5}
+            stores:
+              - {name: s1, hosts: [{address: 10.0.0.1, role: server, ssh: {commandTimeout: soon}}]}
+            """)
+        expectError(result, containing: "connectTimeout must be a positive number of seconds", at: (2, 25))
+        expectError(result, containing: "commandTimeout must be a positive number of seconds", at: (2, 44))
+        expectError(result, containing: "commandTimeout must be a whole number, found 'soon'", at: (4, 80))
+    }
+
     @Test func invalidYAMLSyntaxPointsAtTheProblem() {
         let result = load("""
             stores:

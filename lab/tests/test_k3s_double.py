@@ -365,19 +365,23 @@ def test_cluster_survives_host_restart(lab, tmp_path):
     wait_for(lambda: node_rows(kubectl(rkc, "get", "nodes").stdout)["sa-a1"][1] == "Ready", 20, what="agent Ready")
 
 
+DOUBLE = os.path.join(LAB, "k3s-double", "k3s")
+
+
 def load_double():
-    import importlib.machinery
-    import importlib.util
-    path = os.path.join(LAB, "k3s-double", "k3s.py")
-    loader = importlib.machinery.SourceFileLoader("k3s_double", path)
-    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader("k3s_double", loader))
-    loader.exec_module(mod)
-    return mod
+    """The double's config and token modules, from the source tree, on the paths its __main__.py sets."""
+    import sys
+    for p in (os.path.join(DOUBLE, "lean"), DOUBLE):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    from k3scli import config
+    from k3sd import tokens
+    return config, tokens
 
 
 def test_config_precedence_unit(tmp_path):
     """defaults < env < config.yaml < config.yaml.d/*.yaml (alphabetical, key+ appends) < CLI."""
-    k = load_double()
+    config, tokens = load_double()
     cfg = tmp_path / "config.yaml"
     cfg.write_text("token: from-file\nnode-name: file-name\nnode-label: [a=1]\ndisable: traefik,servicelb\n"
                    "write-kubeconfig-mode: 0644\n")
@@ -387,23 +391,23 @@ def test_config_precedence_unit(tmp_path):
     (d / "10-a.yaml").write_text("node-label+: [b=2]\nnode-name: dropin-a\n")
     (d / "ignored.txt").write_text("garbage: [")
     env = {"K3S_TOKEN": "from-env", "K3S_URL": "https://env:6443", "K3S_NODE_NAME": "env-name"}
-    c, _ = k.load_config(["--config", str(cfg)], "server", env)
+    c, _ = config.load_config(["--config", str(cfg)], "server", env)
     assert c["token"] == "from-file" and c["server"] == "https://env:6443"
     assert c["node-name"] == "dropin-b"
     assert c["node-label"] == ["a=1", "b=2", "c=3"]
     assert c["disable"] == ["traefik", "servicelb"]
     assert c["write-kubeconfig-mode"] == "0644"
-    c, _ = k.load_config(["--config", str(cfg), "--node-name", "cli", "--node-label=x=9", "--cluster-init"], "server", env)
+    c, _ = config.load_config(["--config", str(cfg), "--node-name", "cli", "--node-label=x=9", "--cluster-init"], "server", env)
     assert c["node-name"] == "cli" and c["node-label"] == ["x=9"] and c["cluster-init"] is True
     # an agent skips server-only keys with a warning; unknown keys are errors naming the key
     (d / "30-server-only.yaml").write_text("tls-san: [x.example.com]\n")
-    c, _ = k.load_config(["--config", str(cfg)], "agent", env)
+    c, _ = config.load_config(["--config", str(cfg)], "agent", env)
     assert "tls-san" not in c
     (d / "40-typo.yaml").write_text("tls-sans: [x]\n")
-    with pytest.raises(k.ConfigError, match='"tls-sans"'):
-        k.load_config(["--config", str(cfg)], "server", env)
-    assert k.parse_token("K10abc::server:s3cret") == ("abc", "server", "s3cret")
-    assert k.parse_token("plain") == (None, None, "plain")
+    with pytest.raises(config.ConfigError, match='"tls-sans"'):
+        config.load_config(["--config", str(cfg)], "server", env)
+    assert tokens.parse_token("K10abc::server:s3cret") == ("abc", "server", "s3cret")
+    assert tokens.parse_token("plain") == (None, None, "plain")
 
 
 def test_cluster_on_a_store_lan_behind_a_gateway(lab, k3s_binary):

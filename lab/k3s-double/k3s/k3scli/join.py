@@ -1,0 +1,59 @@
+"""Joining a cluster: the CA pinned by the token's hash, a server's bootstrap."""
+import hashlib
+import json
+import time
+
+from k3sd.client import HTTPError, client_ctx, https
+from k3sd.files import write_file
+from k3sd.log import fatal, logmsg
+from k3sd.tokens import basic, parse_token
+
+
+def fetch_cacerts(server_url, token_hash):
+    """GET /cacerts and verify its hash against the secure token's (k3s: protection against MITM)."""
+    _, _, ca = https("GET", server_url.rstrip("/") + "/cacerts", timeout=5)
+    got = hashlib.sha256(ca).hexdigest()
+    if token_hash and got != token_hash:
+        fatal(f"Failed to validate connection to cluster at {server_url}: token CA hash does not match the "
+              f"Cluster CA certificate hash: {token_hash} != {got}")
+    return ca
+
+
+def join_as_server(cfg, url, token, node, crit, P):
+    if not token:
+        fatal("starting kubernetes: preparing server: failed to normalize server token; must be in format K10<CA-HASH>::<USERNAME>:<PASSWORD> or <PASSWORD>")
+    h, user, secret = parse_token(token)
+    if user and user != "server":
+        fatal(f"Failed to validate connection to cluster at {url}: token is not valid for a server join (user {user})")
+    logmsg("info", f"Joining cluster at {url}")
+    ca = None
+    while ca is None:
+        try:
+            ca = fetch_cacerts(url, h)
+        except (OSError, HTTPError) as e:
+            logmsg("info", f"Waiting to join cluster at {url}: {e}")
+            time.sleep(2)
+    ctx = client_ctx(ca)
+    body = {"node": node, "critical": crit, "etcd": True}
+    try:
+        _, _, data = https("POST", url.rstrip("/") + "/v1-k3s/server-bootstrap", body,
+                           {"Authorization": basic("server", secret)}, ctx=ctx, timeout=30)
+    except HTTPError as e:
+        if e.status == 401:
+            fatal(f"starting kubernetes: preparing server: failed to get CA certs: {url}/v1-k3s/server-bootstrap: 401 Unauthorized: token is not valid")
+        try:
+            msg = json.loads(e.body).get("message", e.body)
+        except ValueError:
+            msg = e.body
+        fatal(f"starting kubernetes: preparing server: {msg}")
+    except OSError as e:
+        fatal(f"starting kubernetes: preparing server: failed to join {url}: {e}")
+    b = json.loads(data)
+    write_file(P.ca, b["ca"].encode(), 0o644)
+    write_file(P.ca_key, b["ca_key"].encode(), 0o600)
+    boot = {"owner": False, "owner_url": b["owner_url"], "join_url": url, "secret": b["secret"],
+            "agent_secret": b.get("agent_secret"), "datastore": b["datastore"], "critical": crit,
+            "cluster_id": b["cluster_id"], "created": time.time()}
+    write_file(P.cred, json.dumps(boot), 0o600)
+    logmsg("info", f"Joined etcd cluster as learner member {node['name']}; waiting for promotion")
+    return boot

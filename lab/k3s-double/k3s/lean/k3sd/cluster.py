@@ -1,0 +1,268 @@
+"""Cluster state (nodes, etcd membership, applied objects), kept by the first server."""
+import hashlib
+import json
+import os
+import threading
+import time
+
+from k3sd.files import read_file, write_file
+from k3sd.kinds import BUILTIN_NAMESPACES, KINDS, canon_hash
+from k3sd.log import logmsg, now_rfc3339
+from k3sd.timing import NOTREADY_SECONDS
+from k3sd.version import CONTAINERD
+
+
+CRITICAL = ["cluster-cidr", "service-cidr", "cluster-dns", "cluster-domain", "disable", "flannel-backend",
+            "secrets-encryption", "disable-network-policy", "disable-kube-proxy", "egress-selector-mode",
+            "service-node-port-range", "disable-helm-controller"]
+
+
+class Cluster:
+    """Cluster state, kept by the first server (the owner) and persisted in its data dir."""
+
+    def __init__(self, path, boot):
+        self.path = path
+        self.lock = threading.RLock()
+        self.boot = boot
+        raw = read_file(path)
+        self.s = json.loads(raw) if raw else {}
+        self.s.setdefault("nodes", {})
+        self.s.setdefault("objects", {})
+        self.s.setdefault("applied", [])
+        self.s.setdefault("bootstrap_tokens", {})
+        self.s.setdefault("rv", 1)
+        self.s.setdefault("created", time.time())
+        self.s.setdefault("namespaces", {n: time.time() for n in BUILTIN_NAMESPACES})
+        self.s["started"] = time.time()
+        self.heartbeats = {}          # in memory: a restarted owner waits for fresh heartbeats
+        self.save()
+
+    def save(self):
+        with self.lock:
+            self.s["rv"] += 1
+            write_file(self.path, json.dumps(self.s, indent=None, separators=(",", ":")), 0o600)
+
+    # ---- nodes ----
+    def register(self, node, server_join=False):
+        with self.lock:
+            name = node["name"]
+            old = self.s["nodes"].get(name)
+            pwh = hashlib.sha256(node.get("password", "").encode()).hexdigest()
+            if old and old.get("password_hash") and old["password_hash"] != pwh:
+                return 403, ("Node password rejected, duplicate hostname or contents of "
+                             f"'/etc/rancher/node/password' may not match server node-passwd entry, try enabling a "
+                             f"unique node name with the --with-node-id flag (node {name})")
+            rec = dict(old or {})
+            rec.update({k: v for k, v in node.items() if k != "password"})
+            rec["password_hash"] = pwh
+            rec.setdefault("created", time.time())
+            rec.setdefault("uid", os.urandom(16).hex())
+            self.s["nodes"][name] = rec
+            self.heartbeats[name] = time.time()
+            self.save()
+            return 200, "ok"
+
+    def heartbeat(self, name, pwh=None):
+        with self.lock:
+            n = self.s["nodes"].get(name)
+            if n is None:
+                return 404, f'nodes "{name}" not found'
+            if pwh and n.get("password_hash") != pwh:
+                return 403, "Node password rejected"
+            self.heartbeats[name] = time.time()
+            if n.get("etcd") == "learner" and time.time() >= n.get("promote_at", 0):
+                n["etcd"] = "member"
+                n["promoted"] = time.time()
+                self.save()
+            return 200, "ok"
+
+    def learners(self):
+        with self.lock:
+            return [n for n in self.s["nodes"].values() if n.get("etcd") == "learner"]
+
+    def node_ready(self, n):
+        hb = self.heartbeats.get(n["name"], 0)
+        if time.time() - hb > NOTREADY_SECONDS:
+            return False
+        return n.get("etcd") != "learner"
+
+    def node_obj(self, n):
+        labels = {"beta.kubernetes.io/arch": n.get("arch", "amd64"), "beta.kubernetes.io/instance-type": "k3s",
+                  "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": n.get("arch", "amd64"),
+                  "kubernetes.io/hostname": n.get("hostname", n["name"]), "kubernetes.io/os": "linux",
+                  "node.kubernetes.io/instance-type": "k3s"}
+        if n["role"] == "server":
+            labels["node-role.kubernetes.io/control-plane"] = "true"
+            labels["node-role.kubernetes.io/master"] = "true"
+            if n.get("etcd") == "member":
+                labels["node-role.kubernetes.io/etcd"] = "true"
+        labels.update(n.get("labels", {}))
+        ready = self.node_ready(n)
+        hb = self.heartbeats.get(n["name"], n.get("created", 0))
+        addrs = [{"type": "InternalIP", "address": a} for a in n.get("addresses", [])]
+        addrs += [{"type": "ExternalIP", "address": a} for a in n.get("external", [])]
+        addrs.append({"type": "Hostname", "address": n.get("hostname", n["name"])})
+        cond = {"type": "Ready", "status": "True" if ready else "Unknown",
+                "reason": "KubeletReady" if ready else "NodeStatusUnknown",
+                "message": "kubelet is posting ready status" if ready else "Kubelet stopped posting node status.",
+                "lastHeartbeatTime": now_rfc3339(hb), "lastTransitionTime": now_rfc3339(n.get("created"))}
+        if n.get("etcd") == "learner" and time.time() - hb <= NOTREADY_SECONDS:
+            cond.update(status="False", reason="EtcdLearner", message="etcd member is a learner, not yet promoted")
+        annotations = {"k3s.io/node-args": "[]", "node.alpha.kubernetes.io/ttl": "0",
+                       "volumes.kubernetes.io/controller-managed-attach-detach": "true"}
+        if n.get("images"):
+            annotations["lab.edgeup.io/images-imported"] = json.dumps([i["file"] for i in n["images"]])
+        return {"kind": "Node", "apiVersion": "v1",
+                "metadata": {"name": n["name"], "uid": n.get("uid"), "resourceVersion": str(self.s["rv"]),
+                             "creationTimestamp": now_rfc3339(n.get("created")), "labels": labels,
+                             "annotations": annotations},
+                "spec": {"podCIDR": "10.42.%d.0/24" % (sorted(self.s["nodes"]).index(n["name"]) % 256),
+                         "providerID": f"k3s://{n['name']}", **({"taints": n["taints"]} if n.get("taints") else {})},
+                "status": {"conditions": [cond], "addresses": addrs,
+                           "nodeInfo": {"architecture": n.get("arch", "amd64"), "containerRuntimeVersion": CONTAINERD,
+                                        "kernelVersion": n.get("kernel", ""), "kubeProxyVersion": n.get("version"),
+                                        "kubeletVersion": n.get("version"), "operatingSystem": "linux",
+                                        "osImage": n.get("os_image", "")}}}
+
+    # ---- objects ----
+    def ns_exists(self, ns):
+        return ns in self.s["namespaces"]
+
+    def kinds(self):
+        k = dict(KINDS)
+        for key, o in self.s["objects"].items():
+            c = o["content"]
+            if c.get("kind") == "CustomResourceDefinition":
+                sp = c.get("spec", {})
+                names = sp.get("names", {})
+                for v in sp.get("versions", [{"name": sp.get("version", "v1")}]):
+                    k[names.get("kind", "?")] = (sp.get("group", ""), v.get("name", "v1"), names.get("plural", "").lower(),
+                                                 sp.get("scope", "Namespaced") == "Namespaced")
+        return k
+
+    def apply(self, objs, manager, server_side, source, dry_run=False):
+        results = []
+        with self.lock:
+            kinds = self.kinds()
+            for o in objs:
+                kind = o.get("kind")
+                api = o.get("apiVersion", "")
+                md = o.get("metadata") or {}
+                name = md.get("name")
+                if kind not in kinds:
+                    results.append({"error": f'resource mapping not found for name: "{name}" namespace: "{md.get("namespace", "")}" '
+                                             f'from "{source}": no matches for kind "{kind}" in version "{api}"\n'
+                                             'ensure CRDs are installed first'})
+                    continue
+                group, ver, plural, namespaced = kinds[kind]
+                want_api = f"{group}/{ver}" if group else ver
+                if api.split("/")[0] != want_api.split("/")[0] and group:
+                    results.append({"error": f'resource mapping not found for name: "{name}" from "{source}": '
+                                             f'no matches for kind "{kind}" in version "{api}"'})
+                    continue
+                ns = (md.get("namespace") or "default") if namespaced else ""
+                if namespaced and not self.ns_exists(ns):
+                    results.append({"error": f'Error from server (NotFound): error when creating "{source}": namespaces "{ns}" not found'})
+                    continue
+                key = f"{group}/{kind}/{ns}/{name}"
+                h = canon_hash(o)
+                old = self.s["objects"].get(key)
+                if server_side:
+                    verb = "serverside-applied"
+                elif old is None:
+                    verb = "created"
+                elif old["hash"] == h:
+                    verb = "unchanged"
+                else:
+                    verb = "configured"
+                display = f"{kind.lower()}.{group}/{name}" if group else f"{kind.lower()}/{name}"
+                results.append({"result": verb, "display": display, "hash": h})
+                if dry_run:
+                    continue
+                now = time.time()
+                rec = {"content": o, "hash": h, "kind": kind, "apiVersion": api, "namespace": ns, "name": name,
+                       "group": group, "plural": plural, "manager": manager, "source": source,
+                       "created": old["created"] if old else now, "updated": now,
+                       "generation": (old["generation"] + (0 if old["hash"] == h else 1)) if old else 1}
+                self.s["objects"][key] = rec
+                if kind == "Namespace":
+                    self.s["namespaces"].setdefault(name, now)
+                self.s["applied"].append({"time": now, "source": source, "manager": manager, "server_side": server_side,
+                                          "kind": kind, "apiVersion": api, "namespace": ns, "name": name, "hash": h,
+                                          "result": verb, "content": o})
+            if not dry_run:
+                self.save()
+        return results
+
+    def delete(self, objs, source):
+        results = []
+        doomed = []
+        with self.lock:
+            kinds = self.kinds()
+            for o in objs:
+                kind = o.get("kind")
+                md = o.get("metadata") or {}
+                name = md.get("name")
+                if kind not in kinds:
+                    results.append({"error": f'resource mapping not found for kind "{kind}"'})
+                    continue
+                group, ver, plural, namespaced = kinds[kind]
+                ns = (md.get("namespace") or "default") if namespaced else ""
+                key = f"{group}/{kind}/{ns}/{name}"
+                display = f'{kind.lower()}.{group} "{name}"' if group else f'{kind.lower()} "{name}"'
+                if key in self.s["objects"]:
+                    del self.s["objects"][key]
+                    if kind == "Namespace":          # its contents go when the request is done (Terminating)
+                        doomed.append(name)
+                    self.s["applied"].append({"time": time.time(), "source": source, "kind": kind, "namespace": ns,
+                                              "name": name, "result": "deleted"})
+                    results.append({"result": "deleted", "display": display})
+                else:
+                    results.append({"error": f'Error from server (NotFound): error when deleting "{source}": '
+                                             f'{plural}{"." + group if group else ""} "{name}" not found', "notfound": True})
+            for name in doomed:
+                self.s["namespaces"].pop(name, None)
+                for k in [k for k, v in self.s["objects"].items() if v["namespace"] == name]:
+                    del self.s["objects"][k]
+            self.save()
+        return results
+
+    def find(self, group, plural, ns, name):
+        for o in self.s["objects"].values():
+            if o["group"] == group and o["plural"] == plural and o["name"] == name and (o["namespace"] == ns or not o["namespace"]):
+                return o
+        return None
+
+    def list(self, group, plural, ns):
+        return [o for o in self.s["objects"].values()
+                if o["group"] == group and o["plural"] == plural and (ns is None or o["namespace"] == ns)]
+
+    def obj_view(self, rec):
+        o = json.loads(json.dumps(rec["content"]))
+        md = o.setdefault("metadata", {})
+        md.setdefault("namespace", rec["namespace"]) if rec["namespace"] else None
+        md["uid"] = hashlib.sha1(rec["hash"].encode()).hexdigest()
+        md["creationTimestamp"] = now_rfc3339(rec["created"])
+        md["generation"] = rec["generation"]
+        md["resourceVersion"] = str(self.s["rv"])
+        if rec["kind"] in ("Deployment", "StatefulSet", "DaemonSet"):
+            replicas = (o.get("spec") or {}).get("replicas", 1)
+            done = time.time() - rec["updated"] >= 1.0
+            o["status"] = {"observedGeneration": rec["generation"], "replicas": replicas,
+                           "updatedReplicas": replicas if done else 0,
+                           "readyReplicas": replicas if done else 0, "availableReplicas": replicas if done else 0}
+        return o
+
+
+def promote_learners(cluster):
+    with cluster.lock:
+        changed = False
+        for n in cluster.s["nodes"].values():
+            if n.get("etcd") == "learner" and time.time() >= n.get("promote_at", 0):
+                if time.time() - cluster.heartbeats.get(n["name"], 0) < NOTREADY_SECONDS:
+                    n["etcd"] = "member"
+                    n["promoted"] = time.time()
+                    changed = True
+                    logmsg("info", f"Promoted etcd learner {n['name']} to voting member")
+        if changed:
+            cluster.save()

@@ -1,0 +1,8 @@
+"""Where this program's archive is, to run its CLI again (the auto-deploy folder runs `k3s kubectl apply`)."""
+import os
+
+
+# the launcher's memfd, or (run from a source tree) the tree: this file is <tree>/lean/k3sd/program.py
+SCRIPT = (os.environ.get("K3S_DOUBLE_SCRIPT")
+          or os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
+SCRIPT_FD = int(os.environ.get("K3S_DOUBLE_FD", "-1"))

@@ -1,0 +1,113 @@
+"""The running server: API, own node, heartbeats, the auto-deploy folder."""
+import hashlib
+import json
+import os
+import socket
+import ssl
+import sys
+import threading
+import time
+
+from k3sd.api import API
+from k3sd.client import HTTPError, https
+from k3sd.cluster import promote_learners
+from k3sd.files import Paths, read_file, sha256_file
+from k3sd.httpd import accept_loop
+from k3sd.log import fatal, logmsg
+from k3sd.program import SCRIPT, SCRIPT_FD
+from k3sd.service import notify_ready
+from k3sd.timing import HEARTBEAT_SECONDS, MANIFEST_POLL_SECONDS
+
+
+def server_loop(run):
+    P = Paths(run["data_dir"])
+    boot = json.loads(read_file(P.cred))
+    api = API(run, boot, P)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(P.serving, P.serving_key)
+    ctx.load_verify_locations(P.ca)
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.set_alpn_protocols(["http/1.1"])
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        ls.bind((run.get("bind", "0.0.0.0"), run["port"]))
+    except OSError as e:
+        fatal(f"starting kubernetes: preparing server: listen tcp :{run['port']}: bind: {e.strerror}")
+    ls.listen(128)
+    node = run["node"]
+    node["images"] = run.get("images", [])
+    if api.owner:
+        st, msg = api.cluster.register(node)
+        if st != 200:
+            fatal(msg)
+        if boot["datastore"] == "etcd":
+            with api.cluster.lock:
+                n = api.cluster.s["nodes"][node["name"]]
+                if n.get("etcd") != "member":
+                    n["etcd"] = "member"
+                    api.cluster.save()
+    logmsg("info", f"Tunnel server egress proxy mode: agent")
+    logmsg("info", f"Running kube-apiserver --advertise-port={run['port']} --secure-port={run['port']} (k3s double)")
+    t = threading.Thread(target=accept_loop, args=(ls, api, ctx), daemon=True)
+    t.start()
+    if not api.owner:
+        # register our own node with the owner, then keep heartbeating
+        pwh = hashlib.sha256(node["password"].encode()).hexdigest()
+        hb = {"name": node["name"], "password_hash": pwh}
+        while True:
+            try:
+                https("POST", boot["owner_url"] + "/v1-lab/node-heartbeat", hb, ctx=api.owner_ctx, timeout=10)
+                break
+            except (OSError, HTTPError) as e:
+                logmsg("info", f"Waiting for etcd/apiserver on {boot['owner_url']}: {e}")
+                time.sleep(1)
+    logmsg("info", "k3s is up and running")
+    notify_ready()
+    threading.Thread(target=manifest_loop, args=(P,), daemon=True).start()
+    pwh = hashlib.sha256(node["password"].encode()).hexdigest()
+    while True:
+        try:
+            if api.owner:
+                api.cluster.heartbeat(node["name"], pwh)
+                promote_learners(api.cluster)
+            else:
+                https("POST", boot["owner_url"] + "/v1-lab/node-heartbeat", {"name": node["name"], "password_hash": pwh},
+                      ctx=api.owner_ctx, timeout=10)
+        except HTTPError as e:
+            if e.status in (401, 403):
+                fatal(f"node {node['name']} rejected by the cluster: {e.body}")
+            logmsg("warning", f"heartbeat failed: {e}")
+        except OSError as e:
+            logmsg("warning", f"heartbeat failed: {e}")
+        time.sleep(min(HEARTBEAT_SECONDS, 1.0) if api.owner else HEARTBEAT_SECONDS)
+
+
+def manifest_loop(P):
+    """Auto-deploying manifests: files in server/manifests/ are applied (and recorded) when they change."""
+    seen = {}
+    while True:
+        try:
+            for fn in sorted(os.listdir(P.manifests)):
+                p = os.path.join(P.manifests, fn)
+                if not fn.endswith((".yaml", ".yml", ".json")) or fn.startswith(".") or os.path.exists(p + ".skip"):
+                    continue
+                try:
+                    h = sha256_file(p)
+                except OSError:
+                    continue
+                if seen.get(fn) == h:
+                    continue
+                import subprocess
+                kw = {"pass_fds": (SCRIPT_FD,)} if SCRIPT_FD >= 0 else {}
+                r = subprocess.run([sys.executable, "-I", SCRIPT, "kubectl", "apply", "-f", p,
+                                    "--field-manager", "deploy@" + socket.gethostname(), "--lab-source", "manifests/" + fn],
+                                   capture_output=True, text=True, **kw)
+                if r.returncode == 0:
+                    seen[fn] = h
+                    logmsg("info", f"Applied manifest {p} (sha256 {h[:12]})")
+                else:
+                    logmsg("error", f"Failed to apply manifest {p}: {(r.stderr or r.stdout).strip()}")
+        except OSError:
+            pass
+        time.sleep(MANIFEST_POLL_SECONDS)

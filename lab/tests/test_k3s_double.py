@@ -410,6 +410,21 @@ def test_config_precedence_unit(tmp_path):
     assert tokens.parse_token("plain") == (None, None, "plain")
 
 
+def test_lean_part_imports_alone():
+    """The long-running server/agent runs lean/ alone under `python3 -I -S`: every lean module imports
+    there, and none pulls in the CLI's modules or a third-party package."""
+    code = """if True:
+        import importlib, os, sys
+        sys.path.insert(0, sys.argv[1])
+        for f in os.listdir(os.path.join(sys.argv[1], "k3sd")):
+            if f.endswith(".py") and f != "__init__.py":
+                importlib.import_module("k3sd." + f[:-3])
+        print(" ".join(sys.modules))"""
+    mods = set(run(["/usr/bin/python3", "-I", "-S", "-c", code, os.path.join(DOUBLE, "lean")]).stdout.split())
+    assert {"k3sd.serve", "k3sd.server", "k3sd.agent", "k3sd.api"} <= mods
+    assert not [m for m in mods if m.split(".")[0] in ("k3scli", "yaml", "cryptography")]
+
+
 def test_cluster_on_a_store_lan_behind_a_gateway(lab, k3s_binary):
     """Joins over a store-private network (192.168.50.0/24, like every gateway store), with a
     non-default API port, the installer's kubectl symlink and `journalctl -xeu`."""

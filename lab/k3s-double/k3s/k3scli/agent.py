@@ -1,13 +1,11 @@
 """`k3s agent`: configuration, the server's CA, then the lean agent."""
 import os
-import time
 
 from k3scli.config import ConfigError, effective, load_config, read_token_setting
 from k3scli.handoff import exec_lean
 from k3scli.images import import_images
-from k3scli.join import fetch_cacerts
+from k3scli.join import wait_for_cacerts
 from k3scli.node import node_name_of, node_record
-from k3sd.client import HTTPError
 from k3sd.files import Paths, write_file
 from k3sd.log import fatal, logmsg
 from k3sd.tokens import basic, parse_token
@@ -35,13 +33,7 @@ def cmd_agent(args):
         fatal(str(e))
     h, user, secret = parse_token(token)
     images = import_images(P.data)
-    ca = None
-    while ca is None:
-        try:
-            ca = fetch_cacerts(url, h)
-        except (OSError, HTTPError) as e:
-            logmsg("info", f"Waiting to retrieve agent configuration; server is not ready: {e}")
-            time.sleep(2)
+    ca = wait_for_cacerts(url, h, "Waiting to retrieve agent configuration; server is not ready")
     node["images"] = images
     os.makedirs(P.agent, exist_ok=True)
     write_file(os.path.join(P.agent, "server-ca.crt"), ca, 0o644)

@@ -19,6 +19,16 @@ def fetch_cacerts(server_url, token_hash):
     return ca
 
 
+def wait_for_cacerts(server_url, token_hash, waiting):
+    """The server's CA, retried every 2 s while the server is not up yet (as k3s does)."""
+    while True:
+        try:
+            return fetch_cacerts(server_url, token_hash)
+        except (OSError, HTTPError) as e:
+            logmsg("info", f"{waiting}: {e}")
+            time.sleep(2)
+
+
 def join_as_server(cfg, url, token, node, crit, P):
     if not token:
         fatal("starting kubernetes: preparing server: failed to normalize server token; must be in format K10<CA-HASH>::<USERNAME>:<PASSWORD> or <PASSWORD>")
@@ -26,13 +36,7 @@ def join_as_server(cfg, url, token, node, crit, P):
     if user and user != "server":
         fatal(f"Failed to validate connection to cluster at {url}: token is not valid for a server join (user {user})")
     logmsg("info", f"Joining cluster at {url}")
-    ca = None
-    while ca is None:
-        try:
-            ca = fetch_cacerts(url, h)
-        except (OSError, HTTPError) as e:
-            logmsg("info", f"Waiting to join cluster at {url}: {e}")
-            time.sleep(2)
+    ca = wait_for_cacerts(url, h, f"Waiting to join cluster at {url}")
     ctx = client_ctx(ca)
     body = {"node": node, "critical": crit, "etcd": True}
     try:

@@ -25,41 +25,37 @@ public struct FleetRunner: Sendable {
         self.playbooksOnly = playbooksOnly
     }
 
-    /// The facts and plan for the selected stores.
+    /// The facts and the executable plan for the selected stores.
     public func plan(
         _ inventory: Inventory, stores: [Store], onHost: (@Sendable (StoreHost, HostObservation) -> Void)? = nil
-    ) async -> (plan: Plan, observations: [String: [String: HostObservation]], planner: Planner) {
+    ) async -> ExecutablePlan {
         let planner = Planner(
             artifacts: LocalArtifacts.inspect(stores), kubeconfigContexts: kubeconfigContexts, playbooks: playbooks,
             playbooksOnly: playbooksOnly)
         let observations = await FactsGatherer(session: session, concurrency: factsConcurrency).gather(stores, onHost: onHost)
-        return (planner.plan(inventory, stores: stores, observations: observations), observations, planner)
+        return planner.plan(inventory, stores: stores, observations: observations)
     }
 
-    /// Executes `plan` (computed by `plan(_:stores:)` in this run) under the rollout rules.
-    /// Stores with nothing to do count as converged without being touched.
+    /// Executes `plan` under the rollout rules. Stores with nothing to do count as converged
+    /// without being touched.
     public func apply(
-        _ plan: Plan, stores: [Store], observations: [String: [String: HostObservation]], planner: Planner,
-        run: String, journal: RunJournal?, events: @escaping @Sendable (RunEvent) -> Void
+        _ plan: ExecutablePlan, run: String, journal: RunJournal?, events: @escaping @Sendable (RunEvent) -> Void
     ) async -> RolloutResult {
         let runner = StoreRunner(
-            session: session, planner: planner, options: provisioning, run: run, journal: journal,
+            session: session, options: provisioning, run: run, journal: journal,
             kubeconfigWriter: KubeconfigWriter(destination: provisioning.kubeconfig), events: events)
-        let storesByName = Dictionary(uniqueKeysWithValues: stores.map { ($0.name, $0) })
-        let plans = Dictionary(uniqueKeysWithValues: plan.stores.map { ($0.store, $0) })
-        let work = plan.stores.filter { !$0.actions.isEmpty || !$0.problems.isEmpty }.map(\.store)
-        var result = await Rollout.run(work, options: rollout) { name in
-            guard let store = storesByName[name], let storePlan = plans[name] else {
-                return StoreOutcome(store: name, converged: false, message: "not in the selection")
-            }
-            return await runner.converge(store, plan: storePlan, observations: observations[name] ?? [:])
+        let work = Dictionary(uniqueKeysWithValues: plan.stores.map { ($0.store.name, $0) })
+        let pending = plan.stores.filter { $0.plan.status != .converged }.map(\.store.name)
+        var result = await Rollout.run(pending, options: rollout) { name in
+            guard let store = work[name] else { preconditionFailure("rollout ran a store it was not given") }
+            return await runner.converge(store)
         }
-        for storePlan in plan.stores where storePlan.actions.isEmpty && storePlan.problems.isEmpty {
-            result.outcomes.append(StoreOutcome(store: storePlan.store, converged: true, message: "already converged"))
+        for store in plan.stores where store.plan.status == .converged {
+            result.outcomes.append(StoreOutcome(store: store.store.name, result: .unchanged, message: "already converged"))
             // Recorded too: a run killed after converging a store but before saving its state must
             // not leave `status` showing the store as never finished once this run found it converged.
             try? journal?.storeFinished(StoreState(
-                store: storePlan.store, run: run, finishedAt: Date(), outcome: .converged, message: "already converged",
+                store: store.store.name, run: run, finishedAt: Date(), outcome: .converged, message: "already converged",
                 actionsDone: []))
         }
         return result

@@ -8,9 +8,13 @@ struct HostOperator: Sendable {
     let target: StoreHost
     let remote: any RemoteHost
     let sudo: SudoMode
-    let desired: HostDesiredState
-    let initSystem: InitSystem
+    /// What the plan decided for this host.
+    let planned: HostWork
     let log: @Sendable (String) async -> Void
+
+    var desired: HostDesiredState { planned.desired }
+    var initSystem: InitSystem { planned.desired.initSystem }
+    var nodeName: String { planned.nodeName }
 
     var label: String { target.label }
     var store: Store { target.store }

@@ -20,15 +20,29 @@ public struct RolloutOptions: Sendable, Hashable {
 
 /// How one store's run ended.
 public struct StoreOutcome: Sendable, Hashable {
+    public enum Result: String, Sendable, Hashable {
+        /// Its plan ran to the end.
+        case converged
+        /// Its plan had nothing to do: no host was touched.
+        case unchanged
+        case failed
+    }
+
     public var store: String
-    public var converged: Bool
+    public var result: Result
     public var message: String?
 
-    public init(store: String, converged: Bool, message: String? = nil) {
+    public init(store: String, result: Result, message: String? = nil) {
         self.store = store
-        self.converged = converged
+        self.result = result
         self.message = message
     }
+
+    public init(store: String, converged: Bool, message: String? = nil) {
+        self.init(store: store, result: converged ? .converged : .failed, message: message)
+    }
+
+    public var converged: Bool { result != .failed }
 }
 
 public struct RolloutResult: Sendable, Hashable {

@@ -30,7 +30,6 @@ public struct ProvisioningOptions: Sendable {
 /// let the rest of the batch finish.
 public struct StoreRunner: Sendable {
     public var session: FleetSession
-    public var planner: Planner
     public var options: ProvisioningOptions
     public var run: String
     public var journal: RunJournal?
@@ -39,11 +38,10 @@ public struct StoreRunner: Sendable {
     public var kubeconfigWriter: KubeconfigWriter
 
     public init(
-        session: FleetSession, planner: Planner, options: ProvisioningOptions, run: String, journal: RunJournal?,
+        session: FleetSession, options: ProvisioningOptions, run: String, journal: RunJournal?,
         kubeconfigWriter: KubeconfigWriter? = nil, events: @escaping @Sendable (RunEvent) -> Void
     ) {
         self.session = session
-        self.planner = planner
         self.options = options
         self.run = run
         self.journal = journal
@@ -51,12 +49,13 @@ public struct StoreRunner: Sendable {
         self.events = events
     }
 
-    public func converge(_ store: Store, plan: StorePlan, observations: [String: HostObservation]) async -> StoreOutcome {
+    public func converge(_ work: StoreWork) async -> StoreOutcome {
+        let store = work.store
         events(RunEvent(.storeStarted, run: run, store: store.name))
         var done: [String] = []
         let outcome: StoreOutcome
         do {
-            done = try await execute(store, plan: plan, observations: observations)
+            done = try await execute(work)
             outcome = StoreOutcome(store: store.name, converged: true)
         } catch let error as ProvisioningError {
             outcome = StoreOutcome(store: store.name, converged: false, message: Self.interrupted(error.description))
@@ -72,7 +71,8 @@ public struct StoreRunner: Sendable {
         return outcome
     }
 
-    private func execute(_ store: Store, plan: StorePlan, observations: [String: HostObservation]) async throws -> [String] {
+    private func execute(_ work: StoreWork) async throws -> [String] {
+        let (store, plan) = (work.store, work.plan)
         if let problem = plan.problems.first {
             // One problem names its host in the label; several are listed with theirs.
             guard plan.problems.count > 1 else {
@@ -83,7 +83,7 @@ public struct StoreRunner: Sendable {
                 host: store.name, step: "preflight", plan.problems.map(\.description).joined(separator: "; "))
         }
         guard let firstHost = store.firstServer else { return [] }
-        let first = try await makeOperator(firstHost, store, observations)
+        let first = try await makeOperator(firstHost, work)
         let lock = StoreLock(first: first, run: run, owner: StoreLock.localOwner)
         if case let .tookOver(previous) = try await lock.acquire() {
             events(RunEvent(.warning, run: run, store: store.name, host: firstHost.name, message: "took over the store lock of \(previous)"))
@@ -95,7 +95,7 @@ public struct StoreRunner: Sendable {
             await Task.detached { await lock.release() }.value
         }
         do {
-            let done = try await execute(store, plan: plan, observations: observations, first: first)
+            let done = try await execute(work, first: first)
             await release()
             return done
         } catch {
@@ -110,21 +110,20 @@ public struct StoreRunner: Sendable {
     }
 
     /// The store's actions, under its lock.
-    private func execute(
-        _ store: Store, plan: StorePlan, observations: [String: HostObservation], first: HostOperator
-    ) async throws -> [String] {
+    private func execute(_ work: StoreWork, first: HostOperator) async throws -> [String] {
+        let store = work.store
         let firstHost = first.target.host
-        let byHost = Dictionary(grouping: plan.actions.filter { $0.host != nil && !$0.kind.isStoreWide }) { $0.host! }
         let tokens = TokenSource(first: first)
         var done: [String] = []
         // Servers one at a time: etcd admits one learner at a time, and a restart of an HA store
         // must keep a quorum.
         for server in store.servers {
-            guard let actions = byHost[server.name] else { continue }
-            let node = server.name == firstHost.name ? first : try await makeOperator(server, store, observations)
-            done += try await converge(node, actions, cluster: first, tokens: tokens, store: store, observations: observations)
+            let actions = work.actions(on: server)
+            guard !actions.isEmpty else { continue }
+            let node = server.name == firstHost.name ? first : try await makeOperator(server, work)
+            done += try await converge(node, actions, cluster: first, tokens: tokens, work: work)
         }
-        let agents = store.agents.filter { byHost[$0.name] != nil }
+        let agents = store.agents.filter { !work.actions(on: $0).isEmpty }
         var failures: [ProvisioningError] = []
         for batchStart in stride(from: 0, to: agents.count, by: max(1, options.agentBatchSize)) {
             let batch = agents[batchStart..<min(batchStart + options.agentBatchSize, agents.count)]
@@ -132,10 +131,9 @@ public struct StoreRunner: Sendable {
                 for agent in batch {
                     group.addTask {
                         do {
-                            let node = try await makeOperator(agent, store, observations)
+                            let node = try await makeOperator(agent, work)
                             return .success(try await converge(
-                                node, byHost[agent.name] ?? [], cluster: first, tokens: tokens, store: store,
-                                observations: observations))
+                                node, work.actions(on: agent), cluster: first, tokens: tokens, work: work))
                         } catch let error as ProvisioningError {
                             return .failure(error)
                         } catch {
@@ -157,14 +155,14 @@ public struct StoreRunner: Sendable {
             if failures.count > 1 { error.message += " (and \(failures.count - 1) more agent\(failures.count > 2 ? "s" : ""))" }
             throw error
         }
-        let playbookActions = plan.actions.filter { $0.kind == .applyPlaybook }
+        let playbookActions = work.actions(.applyPlaybook)
         if !playbookActions.isEmpty {
             let applier = PlaybookApplier(
-                store: store, playbooks: planner.playbooks[store.name] ?? StorePlaybooks(store: store.name, units: []),
-                first: first, makeOperator: { try await makeOperator($0, store, observations) }, events: events, run: run)
+                store: store, playbooks: work.playbooks, first: first, makeOperator: { try await makeOperator($0, work) },
+                events: events, run: run)
             done += try await applier.apply(playbookActions)
         }
-        if plan.actions.contains(where: { $0.kind == .fetchKubeconfig }) {
+        if !work.actions(.fetchKubeconfig).isEmpty {
             try await fetchKubeconfig(store, from: first)
             done.append("fetch-kubeconfig")
         }
@@ -173,9 +171,9 @@ public struct StoreRunner: Sendable {
 
     /// One host's actions, then its readiness if it was (re)started.
     private func converge(
-        _ node: HostOperator, _ actions: [PlannedAction], cluster: HostOperator, tokens: TokenSource, store: Store,
-        observations: [String: HostObservation]
+        _ node: HostOperator, _ actions: [PlannedAction], cluster: HostOperator, tokens: TokenSource, work: StoreWork
     ) async throws -> [String] {
+        let store = work.store
         var done: [String] = []
         if !store.isFirstServer(node.target.host), actions.contains(where: { $0.kind == .start }), let url = store.joinURL {
             try await node.checkReachable(url)
@@ -199,7 +197,7 @@ public struct StoreRunner: Sendable {
         }
         if restart != nil {
             let host = node.target.host
-            let nodeName = observations[host.name]?.facts.map(host.nodeName) ?? host.nodeName ?? host.name
+            let nodeName = node.nodeName
             let requireEtcd = store.datastore == .etcd && host.role == .server
             try await Readiness(timeout: options.readinessTimeout).wait(
                 for: node, nodeName: nodeName, cluster: cluster, requireEtcd: requireEtcd)
@@ -209,25 +207,18 @@ public struct StoreRunner: Sendable {
         return done
     }
 
-    private func makeOperator(_ host: Host, _ store: Store, _ observations: [String: HostObservation]) async throws -> HostOperator {
+    private func makeOperator(_ host: Host, _ work: StoreWork) async throws -> HostOperator {
+        let store = work.store
         let target = StoreHost(store: store, host: host)
-        guard let facts = observations[host.name]?.facts else {
-            throw ProvisioningError(host: target.label, step: "facts", "no facts for this host")
-        }
-        let desired: HostDesiredState
-        switch planner.desiredState(host, store, facts) {
-        case let .success(state): desired = state
-        case let .failure(problem): throw ProvisioningError(host: target.label, step: "preflight", problem.description)
-        }
-        guard let initSystem = facts.initSystem else {
-            throw ProvisioningError(host: target.label, step: "preflight", "no init system")
+        guard let planned = work.hosts[host.name] else {
+            throw ProvisioningError(host: target.label, step: "facts", "the plan has nothing for this host (no facts were gathered)")
         }
         do {
             let remote = try await session.connection(to: host, in: store)
             let sudo = try session.access.sudo(for: host, in: store)
             let journal = journal
             return HostOperator(
-                target: target, remote: remote, sudo: sudo, desired: desired, initSystem: initSystem,
+                target: target, remote: remote, sudo: sudo, planned: planned,
                 log: { text in journal?.log(store: store.name, host: host.name, text) })
         } catch {
             throw ProvisioningError(error, on: target.label, step: "connect")

@@ -16,6 +16,8 @@ public struct HostDesiredState: Sendable {
 
     public var host: Host
     public var mode: InstallMode
+    /// The host's service manager, as its facts reported it.
+    public var initSystem: InitSystem
     public var config: NodeConfig
     /// nil when the installer writes the service (online mode).
     public var service: ServiceFiles?
@@ -30,6 +32,7 @@ public struct HostDesiredState: Sendable {
     public init(host: Host, store: Store, mode: InstallMode, initSystem: InitSystem) {
         self.host = host
         self.mode = mode
+        self.initSystem = initSystem
         config = NodeConfig(for: host, in: store)
         version = store.k3s.version.flatMap { K3sVersion($0) }
         if case .upload = mode {

@@ -25,16 +25,22 @@ public struct Planner: Sendable {
         self.playbooksOnly = playbooksOnly
     }
 
-    public func plan(_ inventory: Inventory, stores: [Store], observations: [String: [String: HostObservation]]) -> Plan {
-        Plan(
+    public func plan(_ inventory: Inventory, stores: [Store], observations: [String: [String: HostObservation]]) -> ExecutablePlan {
+        ExecutablePlan(
             inventoryFiles: inventory.files, inventoryFingerprint: Self.fingerprint(of: inventory),
-            stores: stores.map { plan($0, observations: observations[$0.name] ?? [:]) })
+            stores: stores.map { work($0, observations: observations[$0.name] ?? [:]) })
     }
 
     /// One store's plan. `observations` is keyed by host name.
     public func plan(_ store: Store, observations: [String: HostObservation]) -> StorePlan {
+        work(store, observations: observations).plan
+    }
+
+    /// One store's plan with what apply needs to execute it. `observations` is keyed by host name.
+    public func work(_ store: Store, observations: [String: HostObservation]) -> StoreWork {
         var problems: [PlanProblem] = []
         var actions: [PlannedAction] = []
+        var hosts: [String: HostWork] = [:]
         let first = store.firstServer.flatMap { observations[$0.name]?.facts }
         problems += duplicateIdentities(store, observations)
         for host in store.hosts {
@@ -56,6 +62,7 @@ public struct Planner: Sendable {
             case let .failure(problem):
                 problems.append(problem)
             case let .success(desired):
+                hosts[host.name] = HostWork(desired: desired, nodeName: host.nodeName(facts))
                 guard !playbooksOnly else { continue }
                 let hostProblems = preflight(host, store, facts, desired, first: first)
                 problems += hostProblems
@@ -80,15 +87,18 @@ public struct Planner: Sendable {
             let fetch = actions.firstIndex { $0.kind == .fetchKubeconfig } ?? actions.endIndex
             actions.insert(contentsOf: playbookActions, at: fetch)
         }
-        return StorePlan(
+        let plan = StorePlan(
             store: store.name, actions: actions, problems: problems,
             factsFingerprint: Self.fingerprint(of: observations))
+        return StoreWork(
+            store: store, plan: plan, hosts: hosts,
+            playbooks: playbooks[store.name] ?? StorePlaybooks(store: store.name, units: []))
     }
 
     // MARK: desired state and preflight
 
-    /// What edgeup wants on `host`; execution uses the same answer the plan was computed from.
-    public func desiredState(_ host: Host, _ store: Store, _ facts: HostFacts) -> Result<HostDesiredState, PlanProblem> {
+    /// What edgeup wants on `host`; the plan carries it to execution (`HostWork`).
+    func desiredState(_ host: Host, _ store: Store, _ facts: HostFacts) -> Result<HostDesiredState, PlanProblem> {
         guard let architecture = facts.architecture else {
             return .failure(PlanProblem(
                 host: host.name, message: "unsupported machine '\(facts.machine)'",

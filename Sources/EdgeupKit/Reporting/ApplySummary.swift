@@ -10,7 +10,7 @@ public struct ApplySummary: Sendable {
 
     public var text: String {
         let converged = result.outcomes.filter(\.converged)
-        let untouched = converged.filter { $0.message == "already converged" }.count
+        let untouched = converged.filter { $0.result == .unchanged }.count
         let failed = result.failed
         var lines = [
             style.bold("Summary"),

@@ -66,9 +66,10 @@ struct ApplyCommand: AsyncParsableCommand {
         let hosts = stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
         let rendered = try playbooks.render(stores, inventoryFiles: inventory.files)
         let session = FleetSession(inventory: inventory, hosts: hosts, timeouts: timeouts)
-        let (fresh, observations, planner) = try await gatherPlan(
+        let work = try await gatherPlan(
             inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency, playbooks: rendered,
             playbooksOnly: playbooksOnly, session: session)
+        let fresh = work.plan
         if let plan {
             try checkSavedPlan(plan, against: fresh)
         }
@@ -95,9 +96,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 canary: canary, batchSize: batchSize, maxConcurrentStores: maxConcurrentStores,
                 maxFailedStores: maxFailedStores))
         let (result, interruption) = await Interruption.guarding(notice: { printError("edgeup: \($0)") }) {
-            await runner.apply(
-                fresh, stores: stores, observations: observations, planner: planner, run: journal.run, journal: journal,
-                events: events)
+            await runner.apply(work, run: journal.run, journal: journal, events: events)
         }
         events(RunEvent(
             .runFinished, run: journal.run, outcome: result.allConverged ? .ok : .failed,

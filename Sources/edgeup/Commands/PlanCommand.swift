@@ -42,9 +42,9 @@ struct PlanCommand: AsyncParsableCommand {
         let inventory = try inventory.load()
         let stores = selection.selection().apply(to: inventory)
         let rendered = try playbooks.render(stores, inventoryFiles: inventory.files)
-        let (plan, _, _) = try await gatherPlan(
+        let plan = try await gatherPlan(
             inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency, playbooks: rendered,
-            playbooksOnly: playbooksOnly, timeouts: timeouts)
+            playbooksOnly: playbooksOnly, timeouts: timeouts).plan
         if let out { try savePlan(plan, to: out) }
         switch output.output {
         case .json: try printJSON(plan)
@@ -60,7 +60,7 @@ func gatherPlan(
     _ inventory: Inventory, stores: [Store], kubeconfig: KubeconfigOptions, concurrency: Int,
     playbooks: [String: StorePlaybooks], playbooksOnly: Bool = false, timeouts: TimeoutOptions = TimeoutOptions(),
     session: FleetSession? = nil
-) async throws -> (Plan, [String: [String: HostObservation]], Planner) {
+) async throws -> ExecutablePlan {
     let hosts = stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
     let owned = session == nil
     let session = session ?? FleetSession(inventory: inventory, hosts: hosts, timeouts: timeouts)

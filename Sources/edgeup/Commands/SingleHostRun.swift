@@ -34,22 +34,18 @@ func convergeSingleHost(
         session: session,
         provisioning: ProvisioningOptions(readinessTimeout: .seconds(readinessTimeout), kubeconfig: kubeconfig),
         kubeconfigContexts: onlyHost == nil ? contexts : nil)
-    var (plan, observations, planner) = await runner.plan(inventory, stores: [store])
+    var plan = await runner.plan(inventory, stores: [store])
     if let onlyHost {
-        plan.stores = plan.stores.map { storePlan in
-            var storePlan = storePlan
-            storePlan.actions = storePlan.actions.filter { $0.host == onlyHost }
+        for index in plan.stores.indices {
+            plan.stores[index].plan.actions.removeAll { $0.host != onlyHost }
             // The server only has to be reachable and running; its own drift is not this command's business.
-            storePlan.problems = storePlan.problems.filter { $0.host == onlyHost || $0.message.hasPrefix("unreachable") }
-            return storePlan
+            plan.stores[index].plan.problems.removeAll { $0.host != onlyHost && !$0.message.hasPrefix("unreachable") }
         }
     }
     for warning in session.client.warnings { printError(stderrStyle.yellow(warning)) }
-    printError(PlanText(style: stderrStyle).render(plan))
+    printError(PlanText(style: stderrStyle).render(plan.plan))
     let reporter = RunReporter(mode: .plain, style: stderrStyle, total: 1) { FileHandle.standardError.write(Data($0.utf8)) }
-    let outcome = await runner.apply(
-        plan, stores: [store], observations: observations, planner: planner, run: RunJournal.newRunID(), journal: nil,
-        events: reporter.handle)
+    let outcome = await runner.apply(plan, run: RunJournal.newRunID(), journal: nil, events: reporter.handle)
     await session.close()
     printError(ApplySummary(result: outcome, style: stderrStyle).text)
     if !outcome.allConverged { throw ExitCode.failure }

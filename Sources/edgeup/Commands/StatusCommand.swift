@@ -37,9 +37,9 @@ struct StatusCommand: AsyncParsableCommand {
         let rows: [StoreStatus]
         if live {
             let rendered = try playbooks.render(stores, inventoryFiles: inventory.files)
-            let (plan, _, _) = try await gatherPlan(
+            let plan = try await gatherPlan(
                 inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency, playbooks: rendered,
-                timeouts: timeouts)
+                timeouts: timeouts).plan
             rows = StoreStatus.fromPlan(plan)
         } else {
             let state = StateDirectory.standard(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory())

@@ -1,0 +1,66 @@
+import Foundation
+
+/// A plan together with everything apply needs to carry it out, so apply executes exactly what
+/// was planned and never plans again. `plan` is the part that is shown and saved (`--out`); the
+/// rest (desired files, which may hold secrets, and rendered playbooks) stays in memory.
+public struct ExecutablePlan: Sendable {
+    public var inventoryFiles: [String]
+    public var inventoryFingerprint: String
+    public var createdAt: Date
+    public var stores: [StoreWork]
+
+    public init(inventoryFiles: [String], inventoryFingerprint: String, stores: [StoreWork], createdAt: Date = Date()) {
+        self.inventoryFiles = inventoryFiles
+        self.inventoryFingerprint = inventoryFingerprint
+        self.stores = stores
+        self.createdAt = createdAt
+    }
+
+    /// The plan as `plan` prints it and `--out` saves it.
+    public var plan: Plan {
+        Plan(
+            inventoryFiles: inventoryFiles, inventoryFingerprint: inventoryFingerprint, stores: stores.map(\.plan),
+            createdAt: createdAt)
+    }
+}
+
+/// One store's share of an executable plan.
+public struct StoreWork: Sendable {
+    public var store: Store
+    public var plan: StorePlan
+    /// Per host name: what edgeup writes there. Hosts without facts (unreachable) are missing; a
+    /// plan with such a host has a problem, and apply refuses the store before touching it.
+    public var hosts: [String: HostWork]
+    /// The store's rendered playbooks; `apply-playbook` actions name units of these.
+    public var playbooks: StorePlaybooks
+
+    public init(store: Store, plan: StorePlan, hosts: [String: HostWork], playbooks: StorePlaybooks) {
+        self.store = store
+        self.plan = plan
+        self.hosts = hosts
+        self.playbooks = playbooks
+    }
+
+    /// The host-level actions of `host`, in execution order.
+    public func actions(on host: Host) -> [PlannedAction] {
+        plan.actions.filter { $0.host == host.name && !$0.kind.isStoreWide }
+    }
+
+    public func actions(_ kind: ActionKind) -> [PlannedAction] {
+        plan.actions.filter { $0.kind == kind }
+    }
+}
+
+/// What edgeup wants on one host and the node it registers as, fixed when the plan was made.
+public struct HostWork: Sendable {
+    public var desired: HostDesiredState
+    /// The Kubernetes node name (the inventory's `name`, else the hostname the host reported).
+    public var nodeName: String
+
+    public init(desired: HostDesiredState, nodeName: String) {
+        self.desired = desired
+        self.nodeName = nodeName
+    }
+
+    public var host: Host { desired.host }
+}

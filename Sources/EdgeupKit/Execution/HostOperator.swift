@@ -20,54 +20,18 @@ struct HostOperator: Sendable {
     var store: Store { target.store }
     var service: String { K3sPaths.serviceName(for: target.host.role) }
 
-    /// Performs one action. `tokens` reads the cluster's tokens from the first server when needed.
+    var serviceManager: ServiceManager { ServiceManager(initSystem: initSystem) }
+
+    /// Performs one host action (see `HostActions`). `tokens` reads the cluster's tokens from the
+    /// first server when needed.
     func perform(_ action: PlannedAction, tokens: TokenSource) async throws {
-        switch action.kind {
-        case .install, .upgrade:
-            try await installBinary()
-        case .uploadImages:
-            guard case let .upload(_, images?) = desired.mode else { return }
-            try await privileged(["mkdir", "-p", K3sPaths.airgapImages], step: "upload-images")
-            let name = URL(fileURLWithPath: images.path).lastPathComponent
-            try await upload(file: images.path, to: K3sPaths.airgapImages + "/" + name, mode: 0o644, step: "upload-images")
-        case .writeScripts:
-            guard let scripts = desired.scripts else { return }
-            try await upload(data: scripts.killall, to: K3sPaths.killallScript, mode: 0o755, step: "write-scripts")
-            try await upload(
-                data: scripts.uninstall, to: K3sPaths.uninstallScript(for: target.host.role), mode: 0o755,
-                step: "write-scripts")
-        case .writeService:
-            guard let files = desired.service else { return }
-            let unitMode: UInt16 = initSystem == .openrc ? 0o755 : 0o644
-            try await upload(data: files.unit, to: files.unitPath, mode: unitMode, step: "write-service")
-            try await upload(data: files.environment, to: files.environmentPath, mode: 0o600, step: "write-service")
-            switch initSystem {
-            case .systemd:
-                try await privileged(["systemctl", "daemon-reload"], step: "write-service")
-                try await privileged(["systemctl", "enable", service], step: "write-service")
-            case .openrc: try await privileged(["rc-update", "add", service, "default"], step: "write-service")
-            }
-        case .writeConfig:
-            try await privileged(["mkdir", "-p", K3sPaths.configDirectory], step: "write-config")
-            try await upload(data: desired.config.rendered, to: K3sPaths.config, mode: 0o600, step: "write-config")
-        case .writeToken:
-            // Servers join with the server token; agents only ever get the agent token.
-            let secret = target.host.role == .server ? try await tokens.serverToken() : try await tokens.agentJoinToken()
-            try await writeSecret(secret.value + "\n", to: K3sPaths.joinTokenFile, step: "write-token")
-        case .writeAgentToken:
-            let secret = try await tokens.agentSecret(generateOn: store.isFirstServer(target.host) ? target.host.name : nil)
-            try await writeSecret(secret.value + "\n", to: K3sPaths.agentTokenFile, step: "write-agent-token")
-        case .start:
-            try await serviceCommand("start")
-        case .restart:
-            try await serviceCommand("restart")
-        case .applyPlaybook, .fetchKubeconfig:
-            // The store runner performs these once the hosts converged (PlaybookApplier, KubeconfigFetcher).
-            return
+        guard let hostAction = HostActions.action(action.kind) else {
+            preconditionFailure("\(action.kind.rawValue) is a store-wide action, not a host's")
         }
+        try await hostAction.perform(on: self, tokens: tokens)
     }
 
-    private func installBinary() async throws {
+    func installBinary() async throws {
         switch desired.mode {
         case let .upload(binary, _):
             try await upload(file: binary.path, to: K3sPaths.binary, mode: 0o755, step: "install")
@@ -119,12 +83,9 @@ struct HostOperator: Sendable {
         }
     }
 
-    private func serviceCommand(_ verb: String) async throws {
-        // systemd keeps the unit it loaded last: a run killed between writing the unit and reloading
-        // it would otherwise start the old definition.
-        if initSystem == .systemd { try await privileged(["systemctl", "daemon-reload"], step: verb) }
-        let command = initSystem == .systemd ? ["systemctl", verb, service] : ["rc-service", service, verb]
-        let result = try await runPrivileged(command, step: verb, timeout: .seconds(300))
+    func serviceCommand(_ verb: String) async throws {
+        if let reload = serviceManager.reloadDefinitions { try await privileged(reload, step: verb) }
+        let result = try await runPrivileged(serviceManager.control(verb, service), step: verb, timeout: .seconds(300))
         guard result.succeeded else {
             throw ProvisioningError(
                 host: label, step: verb, "\(service) failed to \(verb): \(Self.tail(result.stderrText, lines: 3))",
@@ -144,17 +105,15 @@ struct HostOperator: Sendable {
     }
 
     /// A secret goes from memory into a 0600 file: never in a command line, and the log names only the path.
-    private func writeSecret(_ text: String, to path: String, step: String) async throws {
+    func writeSecret(_ text: String, to path: String, step: String) async throws {
         try await privileged(["mkdir", "-p", (path as NSString).deletingLastPathComponent], step: step)
         try await upload(data: text, to: path, mode: 0o600, step: step)
     }
 
     /// The last lines of the k3s service log, for failure reports.
     func serviceLogTail(lines: Int = 25) async -> String {
-        let command = initSystem == .systemd
-            ? ["journalctl", "-u", service, "-n", String(lines), "--no-pager", "-o", "cat"]
-            : ["tail", "-n", String(lines), "/var/log/\(service).log"]
-        let result = try? await remote.run(RemoteCommand(ShellQuote.command(command), sudo: sudo, timeout: .seconds(20)))
+        let command = ShellQuote.command(serviceManager.logTail(service, lines: lines))
+        let result = try? await remote.run(RemoteCommand(command, sudo: sudo, timeout: .seconds(20)))
         return result?.stdoutText ?? ""
     }
 
@@ -206,7 +165,7 @@ struct HostOperator: Sendable {
         return result
     }
 
-    private func upload(file: String, to path: String, mode: UInt16, step: String) async throws {
+    func upload(file: String, to path: String, mode: UInt16, step: String) async throws {
         do {
             let outcome = try await remote.upload(file: file, to: path, mode: mode, sudo: sudo)
             await log("upload \(file) → \(path): \(outcome)\n")

@@ -10,8 +10,8 @@ struct Readiness: Sendable {
     func wait(for node: HostOperator, nodeName: String, cluster: HostOperator, requireEtcd: Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         try await poll("the \(node.service) service to be active", on: node, deadline: deadline) {
-            let command = node.initSystem == .systemd ? ["systemctl", "is-active", node.service] : ["rc-service", node.service, "status"]
-            let result = try await node.runPrivileged(command, step: "readiness", timeout: .seconds(20))
+            let result = try await node.runPrivileged(
+                node.serviceManager.isActive(node.service), step: "readiness", timeout: .seconds(20))
             return (result.succeeded, result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         if node.target.host.role == .server {

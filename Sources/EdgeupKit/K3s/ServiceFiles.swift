@@ -1,9 +1,3 @@
-/// The init system a host runs k3s under.
-public enum InitSystem: String, Sendable, Hashable, Codable {
-    case systemd
-    case openrc
-}
-
 /// The service definition edgeup writes for k3s itself (air gap and local-binary installs), so
 /// nothing is downloaded on the host. Configuration lives in config.yaml, not in ExecStart;
 /// secrets from `k3s.config` (`!env`) live in the environment file (0600), as the variables k3s

@@ -67,7 +67,8 @@ public struct Planner: Sendable {
                 let hostProblems = preflight(host, store, facts, desired, first: first)
                 problems += hostProblems
                 if hostProblems.isEmpty {
-                    actions += hostActions(host, store, facts, desired, first: first)
+                    actions += HostActions.plan(
+                        HostPlanContext(host: host, store: store, facts: facts, desired: desired, first: first))
                 }
             }
         }
@@ -220,100 +221,6 @@ public struct Planner: Sendable {
     }
 
     // MARK: actions
-
-    private func hostActions(
-        _ host: Host, _ store: Store, _ facts: HostFacts, _ desired: HostDesiredState, first: HostFacts?
-    ) -> [PlannedAction] {
-        var actions: [PlannedAction] = []
-        var restartReasons: [String] = []
-        func add(_ kind: ActionKind, _ reason: String) {
-            actions.append(PlannedAction(kind, host: host.name, reason: reason))
-        }
-        let installed = facts.k3s.installed
-        let current = facts.k3s.version?.description ?? "an unknown k3s"
-        switch desired.mode {
-        case let .upload(binary, images):
-            let target = desired.version?.description ?? "the k3s binary \(String(binary.sha256.prefix(12)))"
-            if !installed {
-                add(.install, "\(target), uploaded (air gap)")
-            } else if facts.k3s.binarySHA256 != binary.sha256 {
-                add(.upgrade, "\(current) → \(target)")
-                restartReasons.append("new binary")
-            }
-            if let images, facts.k3s.airgapImages[URL(fileURLWithPath: images.path).lastPathComponent] != images.size {
-                add(.uploadImages, "\(URL(fileURLWithPath: images.path).lastPathComponent) missing or different")
-            }
-        case let .installer(version, channel, _):
-            let target = version ?? "channel \(channel ?? "stable")"
-            if !installed {
-                add(.install, "\(target) with the k3s installer")
-            } else if let wanted = desired.version, facts.k3s.version != wanted {
-                add(.upgrade, "\(current) → \(wanted)")
-                restartReasons.append("new version")
-            }
-        }
-        if let wanted = desired.scriptsSHA256, facts.k3s.scriptsSHA256 != wanted {
-            add(.writeScripts, facts.k3s.scriptsSHA256 == nil ? "killall/uninstall scripts missing" : "killall/uninstall scripts differ")
-        }
-        if let wanted = desired.serviceSHA256, facts.k3s.serviceFilesSHA256 != wanted {
-            add(.writeService, facts.k3s.serviceFilesSHA256 == nil ? "service not defined" : "service definition differs")
-            if installed { restartReasons.append("service definition") }
-        } else if desired.serviceSHA256 != nil, !facts.k3s.serviceEnabled {
-            add(.writeService, "service not enabled at boot")
-        }
-        if facts.k3s.configSHA256 != desired.config.fingerprint {
-            add(.writeConfig, Self.configDifference(facts.k3s.configKeys, desired.config.keyFingerprints))
-            if installed { restartReasons.append("config.yaml") }
-        }
-        if !store.isFirstServer(host) {
-            let wanted = host.role == .server ? first?.k3s.serverTokenFingerprint : first?.k3s.agentJoinTokenFingerprint
-            let held = facts.k3s.joinTokenFingerprint
-            if wanted == nil || held != wanted {
-                let reason: String
-                if host.role == .agent, held != nil, held == first?.k3s.serverTokenFingerprint {
-                    reason = "the agent holds the server token; agents get the agent token"
-                } else if wanted == nil {
-                    reason = "read from the first server once it is up"
-                } else {
-                    reason = held == nil ? "join token missing" : "join token differs from the cluster's"
-                }
-                add(.writeToken, reason)
-                if installed { restartReasons.append("join token") }
-            }
-        }
-        if host.role == .server {
-            let secret = facts.k3s.agentTokenFingerprint
-            if store.isFirstServer(host) {
-                if secret == nil {
-                    add(.writeAgentToken, "no agent token yet: edgeup generates one")
-                    if installed { restartReasons.append("agent token") }
-                }
-            } else if secret == nil || secret != first?.k3s.agentTokenFingerprint {
-                add(.writeAgentToken, secret == nil ? "agent token missing: copied from the first server" : "agent token differs from the first server's")
-                if installed { restartReasons.append("agent token") }
-            }
-        }
-        if let pending = facts.k3s.pendingRestart, installed {
-            restartReasons.append("a restart an interrupted run left pending (\(pending))")
-        }
-        let node = host.nodeName(facts)
-        if !facts.k3s.serviceActive {
-            let reason: String
-            if installed {
-                reason = "service is not running"
-            } else if store.isFirstServer(host) {
-                reason = store.datastore == .etcd ? "initialise the cluster (embedded etcd)" : "start the cluster (SQLite)"
-            } else {
-                reason = host.role == .server ? "join as a server" : "join as an agent"
-            }
-            add(.start, reason)
-        } else if !restartReasons.isEmpty {
-            add(.restart, "to apply: " + restartReasons.joined(separator: ", "))
-        } else if let nodes = first?.k3s.nodes, !nodes.contains(where: { $0.name == node }) {
-            add(.restart, "node '\(node)' is not registered in the cluster")
-        }
-        return actions
-    }
 
     /// Units whose content differs from what the hosts recorded as applied (drift), in apply order.
     private func playbookActions(

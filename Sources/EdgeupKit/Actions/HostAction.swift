@@ -1,0 +1,58 @@
+/// One kind of step on a host, told in one place: the facts that make it needed (pure, so the
+/// planner's rule is unit-testable) and how apply performs it. Registered in `HostActions.all`.
+protocol HostAction: Sendable {
+    var kind: ActionKind { get }
+    /// Why the host needs this step now, or nil when it does not.
+    func need(_ context: HostPlanContext) -> ActionNeed?
+    func perform(on node: HostOperator, tokens: TokenSource) async throws
+}
+
+/// What a host action's rule sees when the plan is made.
+struct HostPlanContext: Sendable {
+    var host: Host
+    var store: Store
+    var facts: HostFacts
+    var desired: HostDesiredState
+    /// The store's first server's facts (its tokens, its view of the cluster's nodes).
+    var first: HostFacts?
+    /// Why k3s must restart to take effect, from the actions planned before this one.
+    var restartCauses: [String] = []
+
+    var installed: Bool { facts.k3s.installed }
+    var isFirstServer: Bool { store.isFirstServer(host) }
+}
+
+/// A needed step: the reason the plan shows, and what it changes that k3s reads only at start.
+struct ActionNeed: Sendable {
+    var reason: String
+    var restartCause: String?
+
+    init(_ reason: String, restartCause: String? = nil) {
+        self.reason = reason
+        self.restartCause = restartCause
+    }
+}
+
+/// Every host action, in execution order (the order `ActionKind` declares).
+enum HostActions {
+    static let all: [any HostAction] = [
+        InstallAction(), UpgradeAction(), UploadImagesAction(), WriteScriptsAction(), WriteServiceAction(),
+        WriteConfigAction(), WriteTokenAction(), WriteAgentTokenAction(), StartAction(), RestartAction(),
+    ]
+
+    static func action(_ kind: ActionKind) -> (any HostAction)? {
+        all.first { $0.kind == kind }
+    }
+
+    /// The host's actions, each rule seeing the restart causes of those before it.
+    static func plan(_ context: HostPlanContext) -> [PlannedAction] {
+        var context = context
+        var actions: [PlannedAction] = []
+        for action in all {
+            guard let need = action.need(context) else { continue }
+            actions.append(PlannedAction(action.kind, host: context.host.name, reason: need.reason))
+            if let cause = need.restartCause { context.restartCauses.append(cause) }
+        }
+        return actions
+    }
+}

@@ -1,0 +1,23 @@
+/// Puts k3s on a host that has none: the uploaded binary (air gap) or the official installer.
+struct InstallAction: HostAction {
+    let kind = ActionKind.install
+
+    func need(_ context: HostPlanContext) -> ActionNeed? {
+        guard !context.installed else { return nil }
+        switch context.desired.mode {
+        case let .upload(binary, _):
+            return ActionNeed("\(Self.target(context.desired, binary: binary)), uploaded (air gap)")
+        case let .installer(version, channel, _):
+            return ActionNeed("\(version ?? "channel \(channel ?? "stable")") with the k3s installer")
+        }
+    }
+
+    func perform(on node: HostOperator, tokens: TokenSource) async throws {
+        try await node.installBinary()
+    }
+
+    /// How the plan names the k3s an uploaded binary brings.
+    static func target(_ desired: HostDesiredState, binary: LocalArtifact) -> String {
+        desired.version?.description ?? "the k3s binary \(String(binary.sha256.prefix(12)))"
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Copies the air-gap image tarball where k3s imports it at start.
+struct UploadImagesAction: HostAction {
+    let kind = ActionKind.uploadImages
+
+    func need(_ context: HostPlanContext) -> ActionNeed? {
+        guard case let .upload(_, images?) = context.desired.mode else { return nil }
+        let name = Self.fileName(images)
+        guard context.facts.k3s.airgapImages[name] != images.size else { return nil }
+        return ActionNeed("\(name) missing or different")
+    }
+
+    func perform(on node: HostOperator, tokens: TokenSource) async throws {
+        guard case let .upload(_, images?) = node.desired.mode else { return }
+        try await node.privileged(["mkdir", "-p", K3sPaths.airgapImages], step: "upload-images")
+        try await node.upload(
+            file: images.path, to: K3sPaths.airgapImages + "/" + Self.fileName(images), mode: 0o644, step: "upload-images")
+    }
+
+    private static func fileName(_ images: LocalArtifact) -> String {
+        URL(fileURLWithPath: images.path).lastPathComponent
+    }
+}

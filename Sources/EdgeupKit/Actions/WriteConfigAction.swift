@@ -1,0 +1,16 @@
+/// Writes /etc/rancher/k3s/config.yaml (0600), which k3s reads at start.
+struct WriteConfigAction: HostAction {
+    let kind = ActionKind.writeConfig
+
+    func need(_ context: HostPlanContext) -> ActionNeed? {
+        guard context.facts.k3s.configSHA256 != context.desired.config.fingerprint else { return nil }
+        return ActionNeed(
+            Planner.configDifference(context.facts.k3s.configKeys, context.desired.config.keyFingerprints),
+            restartCause: context.installed ? "config.yaml" : nil)
+    }
+
+    func perform(on node: HostOperator, tokens: TokenSource) async throws {
+        try await node.privileged(["mkdir", "-p", K3sPaths.configDirectory], step: "write-config")
+        try await node.upload(data: node.desired.config.rendered, to: K3sPaths.config, mode: 0o600, step: "write-config")
+    }
+}

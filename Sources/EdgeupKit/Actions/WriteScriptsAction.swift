@@ -1,0 +1,17 @@
+/// Writes k3s's killall and uninstall scripts (upload mode; the installer writes its own).
+struct WriteScriptsAction: HostAction {
+    let kind = ActionKind.writeScripts
+
+    func need(_ context: HostPlanContext) -> ActionNeed? {
+        guard let wanted = context.desired.scriptsSHA256, context.facts.k3s.scriptsSHA256 != wanted else { return nil }
+        return ActionNeed(context.facts.k3s.scriptsSHA256 == nil ? "killall/uninstall scripts missing" : "killall/uninstall scripts differ")
+    }
+
+    func perform(on node: HostOperator, tokens: TokenSource) async throws {
+        guard let scripts = node.desired.scripts else { return }
+        try await node.upload(data: scripts.killall, to: K3sPaths.killallScript, mode: 0o755, step: "write-scripts")
+        try await node.upload(
+            data: scripts.uninstall, to: K3sPaths.uninstallScript(for: node.target.host.role), mode: 0o755,
+            step: "write-scripts")
+    }
+}

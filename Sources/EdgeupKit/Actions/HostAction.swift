@@ -9,20 +9,21 @@ protocol HostAction: Sendable {
 
 /// What a host action's rule sees when the plan is made.
 struct HostPlanContext: Sendable {
+    var distribution: any Distribution
     var host: Host
     var store: Store
     var facts: HostFacts
     var desired: HostDesiredState
     /// The store's first server's facts (its tokens, its view of the cluster's nodes).
     var first: HostFacts?
-    /// Why k3s must restart to take effect, from the actions planned before this one.
+    /// Why the distribution must restart for changes to take effect, from the actions planned before this one.
     var restartCauses: [String] = []
 
     var installed: Bool { facts.k3s.installed }
     var isFirstServer: Bool { store.isFirstServer(host) }
 }
 
-/// A needed step: the reason the plan shows, and what it changes that k3s reads only at start.
+/// A needed step: the reason the plan shows, and what it changes that the distribution reads only at start.
 struct ActionNeed: Sendable {
     var reason: String
     var restartCause: String?

@@ -1,4 +1,4 @@
-/// Puts k3s on a host that has none: the uploaded binary (air gap) or the official installer.
+/// Puts the distribution on a host that has none: the uploaded binary (air gap) or the official installer.
 struct InstallAction: HostAction {
     let kind = ActionKind.install
 
@@ -6,9 +6,9 @@ struct InstallAction: HostAction {
         guard !context.installed else { return nil }
         switch context.desired.mode {
         case let .upload(binary, _):
-            return ActionNeed("\(Self.target(context.desired, binary: binary)), uploaded (air gap)")
+            return ActionNeed("\(Self.target(context, binary: binary)), uploaded (air gap)")
         case let .installer(version, channel, _):
-            return ActionNeed("\(version ?? "channel \(channel ?? "stable")") with the k3s installer")
+            return ActionNeed("\(version ?? "channel \(channel ?? "stable")") with the \(context.distribution.name) installer")
         }
     }
 
@@ -16,8 +16,9 @@ struct InstallAction: HostAction {
         try await node.installBinary()
     }
 
-    /// How the plan names the k3s an uploaded binary brings.
-    static func target(_ desired: HostDesiredState, binary: LocalArtifact) -> String {
-        desired.version?.description ?? "the k3s binary \(String(binary.sha256.prefix(12)))"
+    /// How the plan names the release an uploaded binary brings.
+    static func target(_ context: HostPlanContext, binary: LocalArtifact) -> String {
+        context.desired.version?.description
+            ?? "the \(context.distribution.name) binary \(String(binary.sha256.prefix(12)))"
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Copies the air-gap image tarball where k3s imports it at start.
+/// Copies the air-gap image tarball where the distribution imports it at start.
 struct UploadImagesAction: HostAction {
     let kind = ActionKind.uploadImages
 
@@ -13,9 +13,9 @@ struct UploadImagesAction: HostAction {
 
     func perform(on node: HostOperator, tokens: TokenSource) async throws {
         guard case let .upload(_, images?) = node.desired.mode else { return }
-        try await node.privileged(["mkdir", "-p", K3sPaths.airgapImages], step: "upload-images")
-        try await node.upload(
-            file: images.path, to: K3sPaths.airgapImages + "/" + Self.fileName(images), mode: 0o644, step: "upload-images")
+        let folder = node.files.airgapImages
+        try await node.privileged(["mkdir", "-p", folder], step: "upload-images")
+        try await node.upload(file: images.path, to: folder + "/" + Self.fileName(images), mode: 0o644, step: "upload-images")
     }
 
     private static func fileName(_ images: LocalArtifact) -> String {

@@ -1,4 +1,4 @@
-/// Writes /etc/rancher/k3s/config.yaml (0600), which k3s reads at start.
+/// Writes config.yaml (0600), which the distribution reads at start.
 struct WriteConfigAction: HostAction {
     let kind = ActionKind.writeConfig
 
@@ -10,7 +10,7 @@ struct WriteConfigAction: HostAction {
     }
 
     func perform(on node: HostOperator, tokens: TokenSource) async throws {
-        try await node.privileged(["mkdir", "-p", K3sPaths.configDirectory], step: "write-config")
-        try await node.upload(data: node.desired.config.rendered, to: K3sPaths.config, mode: 0o600, step: "write-config")
+        try await node.privileged(["mkdir", "-p", node.files.configDirectory], step: "write-config")
+        try await node.upload(data: node.desired.config.rendered, to: node.files.config, mode: 0o600, step: "write-config")
     }
 }

@@ -1,4 +1,4 @@
-/// Writes k3s's killall and uninstall scripts (upload mode; the installer writes its own).
+/// Writes the killall and uninstall scripts (upload mode; the installer writes its own).
 struct WriteScriptsAction: HostAction {
     let kind = ActionKind.writeScripts
 
@@ -9,9 +9,9 @@ struct WriteScriptsAction: HostAction {
 
     func perform(on node: HostOperator, tokens: TokenSource) async throws {
         guard let scripts = node.desired.scripts else { return }
-        try await node.upload(data: scripts.killall, to: K3sPaths.killallScript, mode: 0o755, step: "write-scripts")
+        try await node.upload(data: scripts.killall, to: node.files.killallScript, mode: 0o755, step: "write-scripts")
         try await node.upload(
-            data: scripts.uninstall, to: K3sPaths.uninstallScript(for: node.target.host.role), mode: 0o755,
+            data: scripts.uninstall, to: node.files.uninstallScript(for: node.target.host.role), mode: 0o755,
             step: "write-scripts")
     }
 }

@@ -35,7 +35,8 @@ public struct FactsGatherer: Sendable {
         do throws(SSHError) {
             let remote = try await session.connection(to: target.host, in: target.store)
             let sudo = try session.access.sudo(for: target.host, in: target.store)
-            let script = FactsProbe.script(for: target.host.role)
+            let distribution = Distributions.distribution(for: target.store)
+            let script = distribution.probeScript(for: target.host.role)
             let before = Date()
             let result = try await remote.run(RemoteCommand(
                 ShellQuote.command(["sh", "-c", script]), sudo: sudo, timeout: probeTimeout))
@@ -44,7 +45,7 @@ public struct FactsGatherer: Sendable {
                 let detail = result.stderrText.split(separator: "\n").suffix(3).joined(separator: " / ")
                 return .unreachable("facts probe failed (exit \(result.exitStatus.map(String.init) ?? result.exitSignal ?? "?")): \(detail)")
             }
-            var facts = FactsProbe.parse(result.stdoutText)
+            var facts = distribution.parseFacts(result.stdoutText)
             // The operator's clock at the probe's midpoint; the round trip bounds the error.
             let local = (before.timeIntervalSince1970 + after.timeIntervalSince1970) / 2
             facts.clockOffset = facts.clock.map { $0 - local }

@@ -12,13 +12,15 @@ struct HostOperator: Sendable {
     let planned: HostWork
     let log: @Sendable (String) async -> Void
 
+    var distribution: any Distribution { planned.distribution }
+    var files: DistributionFiles { distribution.files }
     var desired: HostDesiredState { planned.desired }
     var initSystem: InitSystem { planned.desired.initSystem }
     var nodeName: String { planned.nodeName }
 
     var label: String { target.label }
     var store: Store { target.store }
-    var service: String { K3sPaths.serviceName(for: target.host.role) }
+    var service: String { distribution.serviceName(for: target.host.role) }
 
     var serviceManager: ServiceManager { ServiceManager(initSystem: initSystem) }
 
@@ -34,27 +36,14 @@ struct HostOperator: Sendable {
     func installBinary() async throws {
         switch desired.mode {
         case let .upload(binary, _):
-            try await upload(file: binary.path, to: K3sPaths.binary, mode: 0o755, step: "install")
-            try await privileged(
-                script: #"for link in "$@"; do [ -e "$link" ] || ln -s k3s "$link"; done"#, K3sPaths.links, step: "install")
-        case let .installer(version, channel, scriptURL):
-            var environment = ["INSTALL_K3S_SKIP_START=true", "INSTALL_K3S_EXEC=\(target.host.role == .server ? "server" : "agent")"]
-            if let version { environment.append("INSTALL_K3S_VERSION=\(version)") }
-            if let channel { environment.append("INSTALL_K3S_CHANNEL=\(channel)") }
-            if target.host.role == .agent, let url = target.store.joinURL {
-                // The installer insists on a server URL for agents; the token stays in its 0600 file.
-                environment += ["K3S_URL=\(url)", "K3S_TOKEN_FILE=\(K3sPaths.joinTokenFile)"]
+            try await upload(file: binary.path, to: files.binary, mode: 0o755, step: "install")
+            if let after = distribution.afterBinaryUpload {
+                try await privileged(script: after.script, after.arguments, step: "install")
             }
-            // $1 is the script's URL, the rest the installer's environment: values never become shell text.
-            try await privileged(
-                script: """
-                    set -e
-                    url=$1; shift
-                    script=$(mktemp)
-                    trap 'rm -f "$script"' EXIT
-                    if command -v curl >/dev/null 2>&1; then curl -fsSL --retry 3 -o "$script" "$url"; else wget -qO "$script" "$url"; fi
-                    env "$@" sh "$script"
-                    """, [scriptURL] + environment, step: "install", timeout: .seconds(900))
+        case let .installer(version, channel, scriptURL):
+            let installer = distribution.installer(
+                for: target.host, in: store, version: version, channel: channel, scriptURL: scriptURL)
+            try await privileged(script: installer.script, installer.arguments, step: "install", timeout: .seconds(900))
         }
     }
 
@@ -96,12 +85,12 @@ struct HostOperator: Sendable {
     /// Records, before the first change, that this host owes a (re)start; `clearPendingRestart`
     /// removes it once the node is Ready again.
     func markPendingRestart(_ reason: String) async throws {
-        try await privileged(["mkdir", "-p", K3sPaths.configDirectory], step: "mark-restart")
-        try await upload(data: reason + "\n", to: K3sPaths.pendingRestartFile, mode: 0o600, step: "mark-restart")
+        try await privileged(["mkdir", "-p", files.configDirectory], step: "mark-restart")
+        try await upload(data: reason + "\n", to: files.pendingRestart, mode: 0o600, step: "mark-restart")
     }
 
     func clearPendingRestart() async throws {
-        try await privileged(["rm", "-f", K3sPaths.pendingRestartFile], step: "readiness")
+        try await privileged(["rm", "-f", files.pendingRestart], step: "readiness")
     }
 
     /// A secret goes from memory into a 0600 file: never in a command line, and the log names only the path.

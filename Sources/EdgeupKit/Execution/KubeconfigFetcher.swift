@@ -14,17 +14,18 @@ public struct KubeconfigFetcher: Sendable {
             throw ProvisioningError(host: store.name, step: "fetch-kubeconfig", "the store has no server")
         }
         let label = "\(store.name)/\(server.name)"
+        let path = Distributions.distribution(for: store).files.kubeconfig
         let text: String
         do {
             let remote = try await session.connection(to: server, in: store)
             let sudo = try session.access.sudo(for: server, in: store)
-            let data = try await remote.download(K3sPaths.kubeconfig, sudo: sudo, maxBytes: 1 << 20)
+            let data = try await remote.download(path, sudo: sudo, maxBytes: 1 << 20)
             text = String(decoding: data, as: UTF8.self)
         } catch {
             throw ProvisioningError(error, on: label, step: "fetch-kubeconfig")
         }
         do {
-            return try StoreKubeconfig(fetched: text, source: "\(label):\(K3sPaths.kubeconfig)", store: store, fleet: fleet)
+            return try StoreKubeconfig(fetched: text, source: "\(label):\(path)", store: store, fleet: fleet)
         } catch {
             throw ProvisioningError(host: label, step: "fetch-kubeconfig", error.description)
         }

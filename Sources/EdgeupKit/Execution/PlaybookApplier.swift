@@ -2,7 +2,7 @@ import EdgeSSH
 import Foundation
 
 /// Applies a store's planned playbook units once its cluster is up, step by step in playbook
-/// order: manifests through the first server (`k3s kubectl apply --server-side`, then `rollout
+/// order: manifests through the first server (`kubectl apply --server-side`, then `rollout
 /// status` for workloads), files and commands on their hosts (hosts of one step in parallel).
 /// A unit is recorded on the host only after it fully succeeded, so a failed or cut-off run
 /// applies it again next time. Content goes over stdin or SFTP, never in a command line.
@@ -81,26 +81,26 @@ struct PlaybookApplier: Sendable {
         let step = "playbook \(unit.id)"
         switch unit.kind {
         case let .manifest(.apply, wait, workloads):
-            let command = [
-                K3sPaths.binary, "kubectl", "apply", "--server-side", "--force-conflicts", "--field-manager", Self.fieldManager, "-f", "-",
-            ]
+            let command = node.distribution.kubectl([
+                "apply", "--server-side", "--force-conflicts", "--field-manager", Self.fieldManager, "-f", "-",
+            ])
             try await node.privileged(command, step: step, timeout: .seconds(300), stdin: Data(unit.content.utf8))
             if let wait {
                 let seconds = max(1, Int(wait.components.seconds))
                 for workload in workloads {
-                    let rollout = [
-                        K3sPaths.binary, "kubectl", "rollout", "status", "\(workload.kind.lowercased())/\(workload.name)",
-                        "-n", workload.namespace, "--timeout=\(seconds)s",
-                    ]
+                    let rollout = node.distribution.kubectl([
+                        "rollout", "status", "\(workload.kind.lowercased())/\(workload.name)", "-n", workload.namespace,
+                        "--timeout=\(seconds)s",
+                    ])
                     try await node.privileged(rollout, step: "\(step): rollout \(workload)", timeout: wait + .seconds(60))
                 }
             }
-            try await record(unit.id, unit.sha256, in: PlaybookRecord.cluster, on: node, step: step)
+            try await record(unit.id, unit.sha256, in: node.files.clusterPlaybookRecord, on: node, step: step)
         case .manifest(.autoDeploy, _, _):
             let path = unit.autoDeployPath
-            try await node.privileged(["mkdir", "-p", K3sPaths.autoDeployManifests], step: step)
+            try await node.privileged(["mkdir", "-p", node.files.autoDeployManifests], step: step)
             try await node.upload(data: unit.content, to: path, mode: 0o600, step: step)
-            try await record(PlaybookRecord.fileKey(path), unit.sha256, in: PlaybookRecord.cluster, on: node, step: step)
+            try await record(PlaybookRecord.fileKey(path), unit.sha256, in: node.files.clusterPlaybookRecord, on: node, step: step)
         case let .file(path, mode):
             try await node.privileged(["mkdir", "-p", "--", (path as NSString).deletingLastPathComponent], step: step)
             try await node.upload(data: unit.content, to: path, mode: mode, step: step)

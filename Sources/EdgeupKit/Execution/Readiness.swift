@@ -17,7 +17,7 @@ struct Readiness: Sendable {
         if node.target.host.role == .server {
             try await poll("the API to answer /readyz on the node", on: node, deadline: deadline) {
                 let result = try await node.runPrivileged(
-                    [K3sPaths.binary, "kubectl", "get", "--raw", "/readyz", "--request-timeout=5s"], step: "readiness",
+                    node.distribution.kubectl(["get", "--raw", "/readyz", "--request-timeout=5s"]), step: "readiness",
                     timeout: .seconds(20))
                 let text = (result.stdoutText + result.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)
                 return (result.succeeded && text == "ok", text)
@@ -26,7 +26,7 @@ struct Readiness: Sendable {
         let what = "node \(nodeName) to be Ready\(requireEtcd ? " as an etcd member" : "")"
         try await poll(what, on: node, deadline: deadline) {
             let result = try await cluster.runPrivileged(
-                [K3sPaths.binary, "kubectl", "get", "node", nodeName, "-o", "json", "--request-timeout=5s"], step: "readiness",
+                cluster.distribution.kubectl(["get", "node", nodeName, "-o", "json", "--request-timeout=5s"]), step: "readiness",
                 timeout: .seconds(20))
             guard result.succeeded,
                 let object = try? JSONSerialization.jsonObject(with: result.stdout) as? [String: Any],
@@ -43,7 +43,7 @@ struct Readiness: Sendable {
     func waitForDefaultServiceAccount(_ cluster: HostOperator) async throws {
         try await poll("the default ServiceAccount", on: cluster, deadline: ContinuousClock.now + timeout) {
             let result = try await cluster.runPrivileged(
-                [K3sPaths.binary, "kubectl", "get", "serviceaccount", "default", "-n", "default", "-o", "name", "--request-timeout=5s"],
+                cluster.distribution.kubectl(["get", "serviceaccount", "default", "-n", "default", "-o", "name", "--request-timeout=5s"]),
                 step: "readiness", timeout: .seconds(20))
             return (result.succeeded, HostOperator.tail(result.stdoutText + result.stderrText, lines: 1))
         }

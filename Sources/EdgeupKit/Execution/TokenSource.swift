@@ -5,7 +5,7 @@ import Foundation
 /// memory, never logged.
 ///
 /// Servers join with the server token (k3s's docs: full cluster admin). Agents join with the agent
-/// token — its secret kept in `K3sPaths.agentTokenFile` on every server and named by
+/// token — its secret kept in `DistributionFiles.agentToken` on every server and named by
 /// `agent-token-file` — in the secure form `K10<CA hash>::node:<secret>`, so a compromised agent
 /// can neither join a server nor read the datastore.
 actor TokenSource {
@@ -19,10 +19,11 @@ actor TokenSource {
 
     func serverToken() async throws -> Secret {
         if let server { return server }
-        guard let value = try await read(K3sPaths.serverToken), value.hasPrefix("K10"), value.contains("::") else {
+        let files = first.files
+        guard let value = try await read(files.serverToken), first.distribution.isSecureServerToken(value) else {
             throw ProvisioningError(
                 host: first.label, step: "read token",
-                "\(K3sPaths.serverToken) does not hold a secure K10 token; refusing to join without CA verification")
+                "\(files.serverToken) does not hold a secure K10 token; refusing to join without CA verification")
         }
         server = Secret(value)
         return Secret(value)
@@ -32,10 +33,11 @@ actor TokenSource {
     /// it) a missing secret is generated; everywhere else it is copied from the first server.
     func agentSecret(generateOn host: String?) async throws -> Secret {
         if let agent { return agent }
-        if let value = try await read(K3sPaths.agentTokenFile) {
+        let files = first.files
+        if let value = try await read(files.agentToken) {
             guard !value.isEmpty, value.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0 != ":" }) else {
                 throw ProvisioningError(
-                    host: first.label, step: "read token", "\(K3sPaths.agentTokenFile) does not hold a usable agent token")
+                    host: first.label, step: "read token", "\(files.agentToken) does not hold a usable agent token")
             }
             agent = Secret(value)
         } else if host == first.target.host.name {
@@ -43,7 +45,7 @@ actor TokenSource {
             agent = Secret((0..<32).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &random)) }.joined())
         } else {
             throw ProvisioningError(
-                host: first.label, step: "read token", "the first server has no agent token (\(K3sPaths.agentTokenFile)) yet",
+                host: first.label, step: "read token", "the first server has no agent token (\(files.agentToken)) yet",
                 lastSeen: "apply the store so its first server gets one first")
         }
         return agent!
@@ -52,8 +54,8 @@ actor TokenSource {
     /// What an agent's `token-file` holds: the agent secret with the cluster's CA hash.
     func agentJoinToken() async throws -> Secret {
         let server = try await serverToken().value
-        let prefix = server[..<server.range(of: "::")!.lowerBound]
-        return Secret("\(prefix)::node:\(try await agentSecret(generateOn: nil).value)")
+        let secret = try await agentSecret(generateOn: nil).value
+        return Secret(first.distribution.agentJoinToken(serverToken: server, agentSecret: secret))
     }
 
     /// A root-only file of the first server, or nil when it does not exist. Not through the host

@@ -22,6 +22,9 @@ public enum K3sPaths {
     public static let autoDeployManifests = "/var/lib/rancher/k3s/server/manifests"
     public static let airgapImages = "/var/lib/rancher/k3s/agent/images"
     public static let killallScript = "/usr/local/bin/k3s-killall.sh"
+    /// edgeup's record of applied playbook manifests, inside k3s's data: a cluster wiped by
+    /// k3s-uninstall.sh forgets them and gets them applied again.
+    public static let playbookRecord = "/var/lib/rancher/k3s/server/edgeup-playbooks"
 
     /// Files and folders edgeup writes itself (configuration, tokens, binary, service, scripts, the
     /// kubeconfig, k3s's server state): a playbook's `files` may not replace them or write inside.

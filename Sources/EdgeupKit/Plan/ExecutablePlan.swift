@@ -53,11 +53,14 @@ public struct StoreWork: Sendable {
 
 /// What edgeup wants on one host and the node it registers as, fixed when the plan was made.
 public struct HostWork: Sendable {
+    /// The distribution that runs the host's store.
+    public var distribution: any Distribution
     public var desired: HostDesiredState
     /// The Kubernetes node name (the inventory's `name`, else the hostname the host reported).
     public var nodeName: String
 
-    public init(desired: HostDesiredState, nodeName: String) {
+    public init(distribution: any Distribution, desired: HostDesiredState, nodeName: String) {
+        self.distribution = distribution
         self.desired = desired
         self.nodeName = nodeName
     }

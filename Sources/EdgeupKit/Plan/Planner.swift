@@ -62,13 +62,15 @@ public struct Planner: Sendable {
             case let .failure(problem):
                 problems.append(problem)
             case let .success(desired):
-                hosts[host.name] = HostWork(desired: desired, nodeName: host.nodeName(facts))
+                hosts[host.name] = HostWork(
+                    distribution: Distributions.distribution(for: store), desired: desired, nodeName: host.nodeName(facts))
                 guard !playbooksOnly else { continue }
                 let hostProblems = preflight(host, store, facts, desired, first: first)
                 problems += hostProblems
                 if hostProblems.isEmpty {
-                    actions += HostActions.plan(
-                        HostPlanContext(host: host, store: store, facts: facts, desired: desired, first: first))
+                    actions += HostActions.plan(HostPlanContext(
+                        distribution: Distributions.distribution(for: store), host: host, store: store, facts: facts,
+                        desired: desired, first: first))
                 }
             }
         }
@@ -141,7 +143,7 @@ public struct Planner: Sendable {
                 host: host.name, message: "neither systemd nor OpenRC runs on this host",
                 hint: "k3s needs a service manager to keep it running"))
         }
-        return .success(HostDesiredState(host: host, store: store, mode: mode, initSystem: initSystem))
+        return .success(Distributions.distribution(for: store).desiredState(host, in: store, mode: mode, initSystem: initSystem))
     }
 
     private func preflight(
@@ -149,9 +151,7 @@ public struct Planner: Sendable {
     ) -> [PlanProblem] {
         var problems: [PlanProblem] = []
         if !facts.k3s.serviceActive {
-            let needed = host.role == .server
-                ? FactsProbe.requiredPorts.filter { store.datastore == .etcd || ($0 != 2379 && $0 != 2380) }
-                : [10250]
+            let needed = Distributions.distribution(for: store).requiredPorts(for: host.role, datastore: store.datastore)
             let taken = facts.listeningPorts.filter(needed.contains)
             if !taken.isEmpty {
                 problems.append(PlanProblem(

@@ -1,9 +1,8 @@
 /// What edgeup's playbooks applied, recorded on the hosts themselves (not on the operator's
 /// machine: CI runners come and go). One line per unit, `SHA256 KEY`; the facts probe reads them.
 public enum PlaybookRecord {
-    /// Manifests, on the first server, inside k3s's data: a cluster wiped by k3s-uninstall.sh
-    /// forgets them and gets them applied again.
-    public static let cluster = "/var/lib/rancher/k3s/server/edgeup-playbooks"
+    /// Manifests are recorded on the first server inside the cluster's data
+    /// (`DistributionFiles.clusterPlaybookRecord`): a wiped cluster gets them applied again.
     /// Files and commands, on each host.
     public static let host = "/var/lib/edgeup/playbooks"
     /// Files are keyed by their path; the probe reports the file's current SHA-256, not the recorded one.

@@ -4,7 +4,8 @@ import Foundation
 /// The read-only script that gathers a host's facts in one round trip, and the parser for its
 /// output. Pure: the script is text, the parser takes text — both testable without a host.
 public enum FactsProbe {
-    /// Ports k3s needs free before it starts (API, kubelet, etcd client/peer).
+    /// Ports k3s needs free before it starts (API, kubelet, etcd client/peer); the probe reports
+    /// only these.
     public static let requiredPorts = [6443, 10250, 2379, 2380]
 
     /// awk: one `config_key=KEY SHA256  -` line per top-level key of a config.yaml, split as
@@ -62,7 +63,7 @@ public enum FactsProbe {
             for image in \(K3sPaths.airgapImages)/*; do
                 [ -f "$image" ] && echo "image=$(wc -c < "$image" | tr -d ' ') ${image##*/}"
             done
-            for record in \(PlaybookRecord.cluster) \(PlaybookRecord.host); do
+            for record in \(K3sPaths.playbookRecord) \(PlaybookRecord.host); do
                 [ -f "$record" ] || continue
                 while read -r digest key; do
                     case "$key" in

@@ -51,7 +51,7 @@ enum HostActions {
         var actions: [PlannedAction] = []
         for action in all {
             guard let need = action.need(context) else { continue }
-            actions.append(PlannedAction(action.kind, host: context.host.name, reason: need.reason))
+            actions.append(PlannedAction(action.kind, host: context.host.id, reason: need.reason))
             if let cause = need.restartCause { context.restartCauses.append(cause) }
         }
         return actions

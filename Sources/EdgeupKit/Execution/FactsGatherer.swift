@@ -14,19 +14,18 @@ public struct FactsGatherer: Sendable {
         self.probeTimeout = probeTimeout
     }
 
-    /// Observations by store name, then host name.
     public func gather(
         _ stores: [Store], onHost: (@Sendable (StoreHost, HostObservation) -> Void)? = nil
-    ) async -> [String: [String: HostObservation]] {
+    ) async -> FleetObservations {
         let hosts = stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
         let observations = await fanOut(hosts, limit: concurrency) { target in
             let observation = await observe(target)
             onHost?(target, observation)
             return (target, observation)
         }
-        var result: [String: [String: HostObservation]] = [:]
+        var result: FleetObservations = [:]
         for (target, observation) in observations {
-            result[target.store.name, default: [:]][target.host.name] = observation
+            result[target.store.id, default: [:]][target.host.id] = observation
         }
         return result
     }

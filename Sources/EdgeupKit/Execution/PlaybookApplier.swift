@@ -19,7 +19,7 @@ struct PlaybookApplier: Sendable {
 
     func apply(_ actions: [PlannedAction]) async throws -> [String] {
         let planned = try actions.map { action -> (PlannedAction, PlaybookUnit) in
-            guard let reference = action.unit, let unit = playbooks.unit(id: reference.id, host: action.host) else {
+            guard let reference = action.unit, let unit = playbooks.unit(id: reference.id, host: action.host?.name) else {
                 throw ProvisioningError(host: store.name, step: "playbook", "\(action.reason): not in the rendered playbooks")
             }
             guard unit.sha256 == reference.sha256 else {

@@ -210,7 +210,7 @@ public struct StoreRunner: Sendable {
     private func makeOperator(_ host: Host, _ work: StoreWork) async throws -> HostOperator {
         let store = work.store
         let target = StoreHost(store: store, host: host)
-        guard let planned = work.hosts[host.name] else {
+        guard let planned = work.hosts[host.id] else {
             throw ProvisioningError(host: target.label, step: "facts", "the plan has nothing for this host (no facts were gathered)")
         }
         do {

@@ -28,13 +28,13 @@ public struct ExecutablePlan: Sendable {
 public struct StoreWork: Sendable {
     public var store: Store
     public var plan: StorePlan
-    /// Per host name: what edgeup writes there. Hosts without facts (unreachable) are missing; a
+    /// Per host: what edgeup writes there. Hosts without facts (unreachable) are missing; a
     /// plan with such a host has a problem, and apply refuses the store before touching it.
-    public var hosts: [String: HostWork]
+    public var hosts: [HostID: HostWork]
     /// The store's rendered playbooks; `apply-playbook` actions name units of these.
     public var playbooks: StorePlaybooks
 
-    public init(store: Store, plan: StorePlan, hosts: [String: HostWork], playbooks: StorePlaybooks) {
+    public init(store: Store, plan: StorePlan, hosts: [HostID: HostWork], playbooks: StorePlaybooks) {
         self.store = store
         self.plan = plan
         self.hosts = hosts
@@ -43,7 +43,7 @@ public struct StoreWork: Sendable {
 
     /// The host-level actions of `host`, in execution order.
     public func actions(on host: Host) -> [PlannedAction] {
-        plan.actions.filter { $0.host == host.name && !$0.kind.isStoreWide }
+        plan.actions.filter { $0.host == host.id && !$0.kind.isStoreWide }
     }
 
     public func actions(_ kind: ActionKind) -> [PlannedAction] {

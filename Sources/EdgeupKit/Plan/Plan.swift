@@ -36,14 +36,14 @@ public struct Plan: Sendable, Hashable, Codable {
 
 /// One store's share of the plan, in the order k3s needs.
 public struct StorePlan: Sendable, Hashable, Codable {
-    public var store: String
+    public var store: StoreID
     public var actions: [PlannedAction]
     /// Why (part of) the store cannot be converged now: unreachable hosts, failed preflight checks.
     public var problems: [PlanProblem]
     /// Fingerprint of the facts this plan was computed from; a saved plan is stale when it changes.
     public var factsFingerprint: String
 
-    public init(store: String, actions: [PlannedAction], problems: [PlanProblem], factsFingerprint: String) {
+    public init(store: StoreID, actions: [PlannedAction], problems: [PlanProblem], factsFingerprint: String) {
         self.store = store
         self.actions = actions
         self.problems = problems
@@ -65,13 +65,13 @@ public struct StorePlan: Sendable, Hashable, Codable {
 /// One step on one host (or on the store's cluster), with the reason it is needed.
 public struct PlannedAction: Sendable, Hashable, Codable, CustomStringConvertible {
     public var kind: ActionKind
-    /// The host's name; nil for store-wide actions (playbooks, kubeconfig).
-    public var host: String?
+    /// nil for store-wide actions (playbooks, kubeconfig).
+    public var host: HostID?
     public var reason: String
     /// For `apply-playbook`: which rendered unit, and the SHA-256 of its content when planned.
     public var unit: UnitReference?
 
-    public init(_ kind: ActionKind, host: String?, reason: String, unit: UnitReference? = nil) {
+    public init(_ kind: ActionKind, host: HostID?, reason: String, unit: UnitReference? = nil) {
         self.kind = kind
         self.host = host
         self.reason = reason
@@ -118,11 +118,11 @@ public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Compa
 
 /// Something that stops a host (and so its store) from converging, with what to do about it.
 public struct PlanProblem: Error, Sendable, Hashable, Codable, CustomStringConvertible {
-    public var host: String?
+    public var host: HostID?
     public var message: String
     public var hint: String?
 
-    public init(host: String?, message: String, hint: String? = nil) {
+    public init(host: HostID?, message: String, hint: String? = nil) {
         self.host = host
         self.message = message
         self.hint = hint

@@ -25,32 +25,32 @@ public struct Planner: Sendable {
         self.playbooksOnly = playbooksOnly
     }
 
-    public func plan(_ inventory: Inventory, stores: [Store], observations: [String: [String: HostObservation]]) -> ExecutablePlan {
+    public func plan(_ inventory: Inventory, stores: [Store], observations: FleetObservations) -> ExecutablePlan {
         ExecutablePlan(
             inventoryFiles: inventory.files, inventoryFingerprint: Self.fingerprint(of: inventory),
-            stores: stores.map { work($0, observations: observations[$0.name] ?? [:]) })
+            stores: stores.map { work($0, observations: observations[$0.id] ?? [:]) })
     }
 
-    /// One store's plan. `observations` is keyed by host name.
-    public func plan(_ store: Store, observations: [String: HostObservation]) -> StorePlan {
+    /// One store's plan.
+    public func plan(_ store: Store, observations: [HostID: HostObservation]) -> StorePlan {
         work(store, observations: observations).plan
     }
 
-    /// One store's plan with what apply needs to execute it. `observations` is keyed by host name.
-    public func work(_ store: Store, observations: [String: HostObservation]) -> StoreWork {
+    /// One store's plan with what apply needs to execute it.
+    public func work(_ store: Store, observations: [HostID: HostObservation]) -> StoreWork {
         var problems: [PlanProblem] = []
         var actions: [PlannedAction] = []
-        var hosts: [String: HostWork] = [:]
-        let first = store.firstServer.flatMap { observations[$0.name]?.facts }
+        var hosts: [HostID: HostWork] = [:]
+        let first = store.firstServer.flatMap { observations[$0.id]?.facts }
         problems += duplicateIdentities(store, observations)
         for host in store.hosts {
-            guard let observation = observations[host.name] else {
-                problems.append(PlanProblem(host: host.name, message: "no facts were gathered"))
+            guard let observation = observations[host.id] else {
+                problems.append(PlanProblem(host: host.id, message: "no facts were gathered"))
                 continue
             }
             guard case let .observed(facts) = observation else {
                 if case let .unreachable(reason) = observation {
-                    problems.append(PlanProblem(host: host.name, message: "unreachable: \(reason)"))
+                    problems.append(PlanProblem(host: host.id, message: "unreachable: \(reason)"))
                 }
                 continue
             }
@@ -62,7 +62,7 @@ public struct Planner: Sendable {
             case let .failure(problem):
                 problems.append(problem)
             case let .success(desired):
-                hosts[host.name] = HostWork(
+                hosts[host.id] = HostWork(
                     distribution: Distributions.distribution(for: store), desired: desired, nodeName: host.nodeName(facts))
                 guard !playbooksOnly else { continue }
                 let hostProblems = preflight(host, store, facts, desired, first: first)
@@ -76,14 +76,14 @@ public struct Planner: Sendable {
         }
         if playbooksOnly, let server = store.firstServer, let first, !(first.k3s.serviceActive && first.k3s.apiReady) {
             problems.append(PlanProblem(
-                host: server.name, message: "the cluster is not running, so --playbooks-only has nothing to apply to",
+                host: server.id, message: "the cluster is not running, so --playbooks-only has nothing to apply to",
                 hint: "run edgeup apply without --playbooks-only to form it"))
         }
         let known = kubeconfigContexts.map { $0.contains(store.context) }
         let clusterExists = first?.k3s.installed == true
         if !playbooksOnly, !actions.isEmpty || (known == false && clusterExists) {
             let reason = actions.isEmpty ? "context \(store.context) is not in your kubeconfig" : "after changes"
-            actions.append(PlannedAction(.fetchKubeconfig, host: store.firstServer?.name, reason: reason))
+            actions.append(PlannedAction(.fetchKubeconfig, host: store.firstServer?.id, reason: reason))
         }
         if let rendered = playbooks[store.name] {
             let playbookActions = playbookActions(rendered, store, observations)
@@ -91,7 +91,7 @@ public struct Planner: Sendable {
             actions.insert(contentsOf: playbookActions, at: fetch)
         }
         let plan = StorePlan(
-            store: store.name, actions: actions, problems: problems,
+            store: store.id, actions: actions, problems: problems,
             factsFingerprint: Self.fingerprint(of: observations))
         return StoreWork(
             store: store, plan: plan, hosts: hosts,
@@ -104,23 +104,23 @@ public struct Planner: Sendable {
     func desiredState(_ host: Host, _ store: Store, _ facts: HostFacts) -> Result<HostDesiredState, PlanProblem> {
         guard let architecture = facts.architecture else {
             return .failure(PlanProblem(
-                host: host.name, message: "unsupported machine '\(facts.machine)'",
+                host: host.id, message: "unsupported machine '\(facts.machine)'",
                 hint: "k3s runs on amd64, arm64 and armv7"))
         }
         let mode: InstallMode
         if let binary = store.k3s.binary {
             guard let path = binary.path(for: architecture) else {
                 return .failure(PlanProblem(
-                    host: host.name, message: "no k3s binary for \(architecture.rawValue) in k3s.binary",
+                    host: host.id, message: "no k3s binary for \(architecture.rawValue) in k3s.binary",
                     hint: "add \(architecture.rawValue): PATH to the store's k3s.binary"))
             }
             guard let artifact = artifacts.byPath[path] else {
                 return .failure(PlanProblem(
-                    host: host.name, message: artifacts.unreadable[path] ?? "k3s binary \(path) was not inspected"))
+                    host: host.id, message: artifacts.unreadable[path] ?? "k3s binary \(path) was not inspected"))
             }
             if artifact.architecture != architecture {
                 return .failure(PlanProblem(
-                    host: host.name,
+                    host: host.id,
                     message: "\(path) is built for \(artifact.architecture?.rawValue ?? "an unknown CPU") but the host is \(architecture.rawValue) (\(facts.machine))",
                     hint: "point k3s.binary at the \(architecture.rawValue) build, or use a per-architecture map"))
             }
@@ -128,7 +128,7 @@ public struct Planner: Sendable {
             if let imagesPath = store.k3s.airgapImages?.path(for: architecture) {
                 guard let artifact = artifacts.byPath[imagesPath] else {
                     return .failure(PlanProblem(
-                        host: host.name, message: artifacts.unreadable[imagesPath] ?? "\(imagesPath) was not inspected"))
+                        host: host.id, message: artifacts.unreadable[imagesPath] ?? "\(imagesPath) was not inspected"))
                 }
                 images = artifact
             }
@@ -140,7 +140,7 @@ public struct Planner: Sendable {
         }
         guard let initSystem = facts.initSystem else {
             return .failure(PlanProblem(
-                host: host.name, message: "neither systemd nor OpenRC runs on this host",
+                host: host.id, message: "neither systemd nor OpenRC runs on this host",
                 hint: "k3s needs a service manager to keep it running"))
         }
         return .success(Distributions.distribution(for: store).desiredState(host, in: store, mode: mode, initSystem: initSystem))
@@ -155,21 +155,21 @@ public struct Planner: Sendable {
             let taken = facts.listeningPorts.filter(needed.contains)
             if !taken.isEmpty {
                 problems.append(PlanProblem(
-                    host: host.name,
+                    host: host.id,
                     message: "port\(taken.count > 1 ? "s" : "") \(taken.map(String.init).joined(separator: ", ")) already in use while k3s is not running",
                     hint: "stop what listens there (another Kubernetes?) before installing k3s"))
             }
         }
         if case .upload = desired.mode, !facts.hasDefaultRoute {
             problems.append(PlanProblem(
-                host: host.name, message: "the host has no default route",
+                host: host.id, message: "the host has no default route",
                 hint: "k3s needs a default route even when air-gapped; add one (a dummy gateway will do)"))
         }
         if !store.isFirstServer(host), let hostOffset = facts.clockOffset, let firstOffset = first?.clockOffset {
             let skew = abs(hostOffset - firstOffset)
             if skew > maxClockSkewSeconds {
                 problems.append(PlanProblem(
-                    host: host.name,
+                    host: host.id,
                     message: "clock differs from the first server by \(Int(skew.rounded())) s",
                     hint: "enable time sync (NTP); TLS certificates and etcd need clocks within \(Int(maxClockSkewSeconds)) s"))
             }
@@ -184,21 +184,21 @@ public struct Planner: Sendable {
         let name = host.nodeName(facts)
         guard let problem = Syntax.dnsSubdomainProblem(name) else { return nil }
         return PlanProblem(
-            host: host.name,
+            host: host.id,
             message: "its hostname '\(facts.hostname.shownAsUntrusted)' is not a valid Kubernetes node name: it \(problem)",
             hint: "give the host a 'name' in the inventory (it becomes the node name), or fix its hostname")
     }
 
     /// Two hosts that would register as the same node (same hostname without a `name`), or cloned
     /// machine images (same machine-id), break a cluster in ways that are hard to see later.
-    private func duplicateIdentities(_ store: Store, _ observations: [String: HostObservation]) -> [PlanProblem] {
+    private func duplicateIdentities(_ store: Store, _ observations: [HostID: HostObservation]) -> [PlanProblem] {
         func duplicates(_ identity: (Host, HostFacts) -> String?, _ problem: (Host, String, String) -> PlanProblem)
             -> [PlanProblem]
         {
             var firstHost: [String: String] = [:]
             var problems: [PlanProblem] = []
             for host in store.hosts {
-                guard let facts = observations[host.name]?.facts, let value = identity(host, facts) else { continue }
+                guard let facts = observations[host.id]?.facts, let value = identity(host, facts) else { continue }
                 if let other = firstHost[value] {
                     problems.append(problem(host, value, other))
                 } else {
@@ -209,12 +209,12 @@ public struct Planner: Sendable {
         }
         let nodeNames = duplicates({ $0.nodeName($1) }) { host, name, other in
             PlanProblem(
-                host: host.name, message: "would register as node '\(name)', like \(other)",
+                host: host.id, message: "would register as node '\(name)', like \(other)",
                 hint: "give each host a distinct 'name' in the inventory (it becomes the node name)")
         }
         let machineIDs = duplicates({ $1.machineID }) { host, _, other in
             PlanProblem(
-                host: host.name, message: "has the same machine-id as \(other) (a cloned image?)",
+                host: host.id, message: "has the same machine-id as \(other) (a cloned image?)",
                 hint: "regenerate it: rm /etc/machine-id && systemd-machine-id-setup")
         }
         return nodeNames + machineIDs
@@ -224,15 +224,15 @@ public struct Planner: Sendable {
 
     /// Units whose content differs from what the hosts recorded as applied (drift), in apply order.
     private func playbookActions(
-        _ rendered: StorePlaybooks, _ store: Store, _ observations: [String: HostObservation]
+        _ rendered: StorePlaybooks, _ store: Store, _ observations: [HostID: HostObservation]
     ) -> [PlannedAction] {
-        let first = store.firstServer.flatMap { observations[$0.name]?.facts }
+        let first = store.firstServer.flatMap { observations[$0.id]?.facts }
         return rendered.units.compactMap { unit in
             let applied: String?
             switch unit.kind {
             case .manifest(.apply, _, _): applied = first?.playbooks[unit.id]
             case .manifest(.autoDeploy, _, _): applied = first?.playbooks[PlaybookRecord.fileKey(unit.autoDeployPath)]
-            case .file, .command: applied = unit.host.flatMap { observations[$0]?.facts }?.playbooks[unit.recordKey]
+            case .file, .command: applied = unit.host.flatMap { observations[HostID($0)]?.facts }?.playbooks[unit.recordKey]
             }
             guard applied != unit.sha256 else { return nil }
             let reason: String
@@ -242,7 +242,7 @@ public struct Planner: Sendable {
             case let old?: reason = "changed since applied (\(old.prefix(8)) → \(unit.sha256.prefix(8)))"
             }
             return PlannedAction(
-                .applyPlaybook, host: unit.host, reason: "\(unit.id): \(reason)",
+                .applyPlaybook, host: unit.host.map { HostID($0) }, reason: "\(unit.id): \(reason)",
                 unit: UnitReference(id: unit.id, sha256: unit.sha256))
         }
     }
@@ -265,7 +265,7 @@ public struct Planner: Sendable {
     }
 
     /// A saved plan is stale when its facts changed. Clocks are left out: they always change.
-    static func fingerprint(of observations: [String: HostObservation]) -> String {
+    static func fingerprint(of observations: [HostID: HostObservation]) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let stable = observations.mapValues { observation -> HostObservation in

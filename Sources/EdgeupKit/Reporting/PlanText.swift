@@ -58,7 +58,7 @@ public struct PlanText: Sendable {
                 order.append(key)
                 byKey[key] = ([], store.actions)
             }
-            byKey[key]?.stores.append(store.store)
+            byKey[key]?.stores.append(store.store.name)
         }
         return order.compactMap { key in
             guard let group = byKey[key] else { return nil }

@@ -31,9 +31,9 @@ public struct StoreStatus: Sendable, Hashable, Codable {
     public static func fromPlan(_ plan: Plan) -> [StoreStatus] {
         plan.stores.map { store in
             switch store.status {
-            case .converged: StoreStatus(store: store.store, state: "converged")
-            case .changes: StoreStatus(store: store.store, state: "changes", detail: "\(store.actions.count) action(s) pending")
-            case .blocked: StoreStatus(store: store.store, state: "blocked", detail: store.problems.first?.description)
+            case .converged: StoreStatus(store: store.store.name, state: "converged")
+            case .changes: StoreStatus(store: store.store.name, state: "changes", detail: "\(store.actions.count) action(s) pending")
+            case .blocked: StoreStatus(store: store.store.name, state: "blocked", detail: store.problems.first?.description)
             }
         }
     }

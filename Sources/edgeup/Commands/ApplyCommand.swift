@@ -134,7 +134,7 @@ struct ApplyCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let now = Dictionary(uniqueKeysWithValues: fresh.stores.map { ($0.store, $0) })
-        let stale = saved.stores.filter { now[$0.store]?.factsFingerprint != $0.factsFingerprint }.map(\.store)
+        let stale = saved.stores.filter { now[$0.store]?.factsFingerprint != $0.factsFingerprint }.map(\.store.name)
         guard stale.isEmpty, saved.stores.count == fresh.stores.count else {
             printError("edgeup: the saved plan \(path) is stale: facts changed on \(stale.prefix(10).joined(separator: ", "))\(stale.count > 10 ? " and \(stale.count - 10) more" : ""); plan again.")
             throw ExitCode.failure
@@ -142,7 +142,7 @@ struct ApplyCommand: AsyncParsableCommand {
         func units(_ plan: StorePlan?) -> [String] {
             (plan?.actions ?? []).compactMap { action in action.unit.map { "\(action.host ?? "") \($0.id) \($0.sha256)" } }.sorted()
         }
-        let changed = saved.stores.filter { units($0) != units(now[$0.store]) }.map(\.store)
+        let changed = saved.stores.filter { units($0) != units(now[$0.store]) }.map(\.store.name)
         guard changed.isEmpty else {
             printError("edgeup: the saved plan \(path) is stale: playbooks rendered differently for \(changed.prefix(10).joined(separator: ", "))\(changed.count > 10 ? " and \(changed.count - 10) more" : ""); plan again.")
             throw ExitCode.failure

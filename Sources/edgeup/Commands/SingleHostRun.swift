@@ -37,9 +37,9 @@ func convergeSingleHost(
     var plan = await runner.plan(inventory, stores: [store])
     if let onlyHost {
         for index in plan.stores.indices {
-            plan.stores[index].plan.actions.removeAll { $0.host != onlyHost }
+            plan.stores[index].plan.actions.removeAll { $0.host != HostID(onlyHost) }
             // The server only has to be reachable and running; its own drift is not this command's business.
-            plan.stores[index].plan.problems.removeAll { $0.host != onlyHost && !$0.message.hasPrefix("unreachable") }
+            plan.stores[index].plan.problems.removeAll { $0.host != HostID(onlyHost) && !$0.message.hasPrefix("unreachable") }
         }
     }
     for warning in session.client.warnings { printError(stderrStyle.yellow(warning)) }

@@ -4,7 +4,7 @@ import Testing
 @Suite struct PlanTextTests {
     func store(_ name: String, _ actions: [(ActionKind, String, String)], problems: [PlanProblem] = []) -> StorePlan {
         StorePlan(
-            store: name, actions: actions.map { PlannedAction($0.0, host: $0.1, reason: $0.2) }, problems: problems,
+            store: StoreID(name), actions: actions.map { PlannedAction($0.0, host: HostID($0.1), reason: $0.2) }, problems: problems,
             factsFingerprint: "f")
     }
 

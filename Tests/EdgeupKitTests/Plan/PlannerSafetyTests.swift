@@ -45,7 +45,7 @@ extension PlannerTests {
     @Test func aStoreFromBeforeAgentTokensMigratesServersFirstThenAgents() {
         var observations = converged(ha)
         for server in ha.servers {
-            modify(&observations, server.name) { facts in
+            modify(&observations, server.id) { facts in
                 facts.k3s.agentTokenFingerprint = nil
                 facts.k3s.agentJoinTokenFingerprint = nil
                 facts.k3s.configSHA256 = "written by an edgeup without agent-token-file"

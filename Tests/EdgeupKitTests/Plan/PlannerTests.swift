@@ -22,8 +22,8 @@ import Testing
     var ha: Store { inventory.stores[0] }
 
     /// Facts of a host exactly as edgeup would leave it.
-    func converged(_ store: Store) -> [String: HostObservation] {
-        var result: [String: HostObservation] = [:]
+    func converged(_ store: Store) -> [HostID: HostObservation] {
+        var result: [HostID: HostObservation] = [:]
         for host in store.hosts {
             let desired = HostDesiredState(
                 host: host, store: store, mode: .upload(binary: Self.binary, images: nil), initSystem: .systemd)
@@ -37,14 +37,14 @@ import Testing
                 serviceFilesSHA256: desired.serviceSHA256, serviceActive: true, serviceEnabled: true,
                 scriptsSHA256: desired.scriptsSHA256, apiReady: host.role == .server,
                 nodes: host.role == .server ? store.hosts.map { NodeFacts(name: $0.name, ready: true, roles: []) } : nil)
-            result[host.name] = .observed(HostFacts(
+            result[host.id] = .observed(HostFacts(
                 machine: "x86_64", architecture: .amd64, hostname: host.name, machineID: "id-\(host.name)",
                 initSystem: .systemd, clock: 1000, clockOffset: 0.2, k3s: k3s, listeningPorts: [6443, 10250]))
         }
         return result
     }
 
-    func bare(_ store: Store) -> [String: HostObservation] {
+    func bare(_ store: Store) -> [HostID: HostObservation] {
         converged(store).mapValues { observation in
             guard case var .observed(facts) = observation else { return observation }
             facts.k3s = K3sFacts()
@@ -53,7 +53,7 @@ import Testing
         }
     }
 
-    func modify(_ observations: inout [String: HostObservation], _ host: String, _ change: (inout HostFacts) -> Void) {
+    func modify(_ observations: inout [HostID: HostObservation], _ host: HostID, _ change: (inout HostFacts) -> Void) {
         guard case var .observed(facts) = observations[host] else { return }
         change(&facts)
         observations[host] = .observed(facts)

@@ -18,6 +18,6 @@ struct RestartAction: HostAction {
     }
 
     func perform(on node: HostOperator, tokens: TokenSource) async throws {
-        try await node.serviceCommand("restart")
+        try await node.serviceCommand(.restart)
     }
 }

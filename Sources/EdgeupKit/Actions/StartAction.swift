@@ -13,6 +13,6 @@ struct StartAction: HostAction {
     }
 
     func perform(on node: HostOperator, tokens: TokenSource) async throws {
-        try await node.serviceCommand("start")
+        try await node.serviceCommand(.start)
     }
 }

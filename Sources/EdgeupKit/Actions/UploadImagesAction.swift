@@ -14,8 +14,8 @@ struct UploadImagesAction: HostAction {
     func perform(on node: HostOperator, tokens: TokenSource) async throws {
         guard case let .upload(_, images?) = node.desired.mode else { return }
         let folder = node.files.airgapImages
-        try await node.privileged(["mkdir", "-p", folder], step: "upload-images")
-        try await node.upload(file: images.path, to: folder + "/" + Self.fileName(images), mode: 0o644, step: "upload-images")
+        try await node.privileged(["mkdir", "-p", folder], step: .action(.uploadImages))
+        try await node.upload(file: images.path, to: folder + "/" + Self.fileName(images), mode: 0o644, step: .action(.uploadImages))
     }
 
     private static func fileName(_ images: LocalArtifact) -> String {

@@ -19,6 +19,6 @@ struct WriteAgentTokenAction: HostAction {
     func perform(on node: HostOperator, tokens: TokenSource) async throws {
         let host = node.target.host
         let secret = try await tokens.agentSecret(generateOn: node.store.isFirstServer(host) ? host.name : nil)
-        try await node.writeSecret(secret.value + "\n", to: node.files.agentToken, step: "write-agent-token")
+        try await node.writeSecret(secret.value + "\n", to: node.files.agentToken, step: .action(.writeAgentToken))
     }
 }

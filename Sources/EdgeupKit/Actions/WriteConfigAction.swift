@@ -10,7 +10,7 @@ struct WriteConfigAction: HostAction {
     }
 
     func perform(on node: HostOperator, tokens: TokenSource) async throws {
-        try await node.privileged(["mkdir", "-p", node.files.configDirectory], step: "write-config")
-        try await node.upload(data: node.desired.config.rendered, to: node.files.config, mode: 0o600, step: "write-config")
+        try await node.privileged(["mkdir", "-p", node.files.configDirectory], step: .action(.writeConfig))
+        try await node.upload(data: node.desired.config.rendered, to: node.files.config, mode: 0o600, step: .action(.writeConfig))
     }
 }

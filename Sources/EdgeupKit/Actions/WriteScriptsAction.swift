@@ -9,9 +9,9 @@ struct WriteScriptsAction: HostAction {
 
     func perform(on node: HostOperator, tokens: TokenSource) async throws {
         guard let scripts = node.desired.scripts else { return }
-        try await node.upload(data: scripts.killall, to: node.files.killallScript, mode: 0o755, step: "write-scripts")
+        try await node.upload(data: scripts.killall, to: node.files.killallScript, mode: 0o755, step: .action(.writeScripts))
         try await node.upload(
             data: scripts.uninstall, to: node.files.uninstallScript(for: node.target.host.role), mode: 0o755,
-            step: "write-scripts")
+            step: .action(.writeScripts))
     }
 }

@@ -16,10 +16,10 @@ struct WriteServiceAction: HostAction {
     func perform(on node: HostOperator, tokens: TokenSource) async throws {
         guard let files = node.desired.service else { return }
         let manager = node.serviceManager
-        try await node.upload(data: files.unit, to: files.unitPath, mode: manager.unitFileMode, step: "write-service")
-        try await node.upload(data: files.environment, to: files.environmentPath, mode: 0o600, step: "write-service")
+        try await node.upload(data: files.unit, to: files.unitPath, mode: manager.unitFileMode, step: .action(.writeService))
+        try await node.upload(data: files.environment, to: files.environmentPath, mode: 0o600, step: .action(.writeService))
         for command in manager.enable(node.service) {
-            try await node.privileged(command, step: "write-service")
+            try await node.privileged(command, step: .action(.writeService))
         }
     }
 }

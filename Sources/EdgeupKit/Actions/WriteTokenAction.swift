@@ -22,6 +22,6 @@ struct WriteTokenAction: HostAction {
 
     func perform(on node: HostOperator, tokens: TokenSource) async throws {
         let secret = node.target.host.role == .server ? try await tokens.serverToken() : try await tokens.agentJoinToken()
-        try await node.writeSecret(secret.value + "\n", to: node.files.joinToken, step: "write-token")
+        try await node.writeSecret(secret.value + "\n", to: node.files.joinToken, step: .action(.writeToken))
     }
 }

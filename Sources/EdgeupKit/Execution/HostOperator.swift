@@ -36,14 +36,14 @@ struct HostOperator: Sendable {
     func installBinary() async throws {
         switch desired.mode {
         case let .upload(binary, _):
-            try await upload(file: binary.path, to: files.binary, mode: 0o755, step: "install")
+            try await upload(file: binary.path, to: files.binary, mode: 0o755, step: .action(.install))
             if let after = distribution.afterBinaryUpload {
-                try await privileged(script: after.script, after.arguments, step: "install")
+                try await privileged(script: after.script, after.arguments, step: .action(.install))
             }
         case let .installer(version, channel, scriptURL):
             let installer = distribution.installer(
                 for: target.host, in: store, version: version, channel: channel, scriptURL: scriptURL)
-            try await privileged(script: installer.script, installer.arguments, step: "install", timeout: .seconds(900))
+            try await privileged(script: installer.script, installer.arguments, step: .action(.install), timeout: .seconds(900))
         }
     }
 
@@ -61,23 +61,25 @@ struct HostOperator: Sendable {
                 elif command -v bash >/dev/null 2>&1; then timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port"
                 elif command -v nc >/dev/null 2>&1; then nc -z -w 5 "$host" "$port"
                 else exit 3; fi
-                """, [host, port, cacerts], step: "preflight", timeout: .seconds(30))
+                """, [host, port, cacerts], step: .preflight, timeout: .seconds(30))
         switch result.exitStatus {
         case 0: return
         case 3: await log("no curl, wget, bash or nc: cannot check that \(url) is reachable\n")
         default:
             throw ProvisioningError(
-                host: label, step: "preflight", "cannot reach the cluster at \(url) from this host",
+                host: label, step: .preflight, "cannot reach the cluster at \(url) from this host",
                 lastSeen: Self.tail(result.stderrText, lines: 2))
         }
     }
 
-    func serviceCommand(_ verb: String) async throws {
-        if let reload = serviceManager.reloadDefinitions { try await privileged(reload, step: verb) }
-        let result = try await runPrivileged(serviceManager.control(verb, service), step: verb, timeout: .seconds(300))
+    /// `action` is start or restart.
+    func serviceCommand(_ action: ActionKind) async throws {
+        let (verb, step) = (action.rawValue, ProvisioningStep.action(action))
+        if let reload = serviceManager.reloadDefinitions { try await privileged(reload, step: step) }
+        let result = try await runPrivileged(serviceManager.control(verb, service), step: step, timeout: .seconds(300))
         guard result.succeeded else {
             throw ProvisioningError(
-                host: label, step: verb, "\(service) failed to \(verb): \(Self.tail(result.stderrText, lines: 3))",
+                host: label, step: step, "\(service) failed to \(verb): \(Self.tail(result.stderrText, lines: 3))",
                 logTail: await serviceLogTail())
         }
     }
@@ -85,16 +87,16 @@ struct HostOperator: Sendable {
     /// Records, before the first change, that this host owes a (re)start; `clearPendingRestart`
     /// removes it once the node is Ready again.
     func markPendingRestart(_ reason: String) async throws {
-        try await privileged(["mkdir", "-p", files.configDirectory], step: "mark-restart")
-        try await upload(data: reason + "\n", to: files.pendingRestart, mode: 0o600, step: "mark-restart")
+        try await privileged(["mkdir", "-p", files.configDirectory], step: .markRestart)
+        try await upload(data: reason + "\n", to: files.pendingRestart, mode: 0o600, step: .markRestart)
     }
 
     func clearPendingRestart() async throws {
-        try await privileged(["rm", "-f", files.pendingRestart], step: "readiness")
+        try await privileged(["rm", "-f", files.pendingRestart], step: .readiness)
     }
 
     /// A secret goes from memory into a 0600 file: never in a command line, and the log names only the path.
-    func writeSecret(_ text: String, to path: String, step: String) async throws {
+    func writeSecret(_ text: String, to path: String, step: ProvisioningStep) async throws {
         try await privileged(["mkdir", "-p", (path as NSString).deletingLastPathComponent], step: step)
         try await upload(data: text, to: path, mode: 0o600, step: step)
     }
@@ -110,7 +112,7 @@ struct HostOperator: Sendable {
     /// facts, a path, a version — is ever read as shell syntax.
     @discardableResult
     func privileged(
-        _ argv: [String], step: String, timeout: Duration = .seconds(120), stdin: Data? = nil, shown: String? = nil
+        _ argv: [String], step: ProvisioningStep, timeout: Duration = .seconds(120), stdin: Data? = nil, shown: String? = nil
     ) async throws -> CommandResult {
         try Self.check(try await runPrivileged(argv, step: step, timeout: timeout, stdin: stdin, shown: shown), on: label, step: step)
     }
@@ -118,14 +120,14 @@ struct HostOperator: Sendable {
     /// Runs a fixed `script` as root; values reach it only as its positional parameters ("$1", …).
     @discardableResult
     func privileged(
-        script: StaticString, _ arguments: [String] = [], step: String, timeout: Duration = .seconds(120), stdin: Data? = nil
+        script: StaticString, _ arguments: [String] = [], step: ProvisioningStep, timeout: Duration = .seconds(120), stdin: Data? = nil
     ) async throws -> CommandResult {
         try Self.check(
             try await runPrivileged(script: script, arguments, step: step, timeout: timeout, stdin: stdin), on: label, step: step)
     }
 
     func runPrivileged(
-        script: StaticString, _ arguments: [String] = [], step: String, timeout: Duration, stdin: Data? = nil
+        script: StaticString, _ arguments: [String] = [], step: ProvisioningStep, timeout: Duration, stdin: Data? = nil
     ) async throws -> CommandResult {
         try await runPrivileged(["sh", "-c", script.description, "edgeup"] + arguments, step: step, timeout: timeout, stdin: stdin)
     }
@@ -133,7 +135,7 @@ struct HostOperator: Sendable {
     /// `stdin` feeds the command data that must not be in a command line (a manifest with a secret);
     /// `shown` replaces the command in the host log when its input holds one.
     func runPrivileged(
-        _ argv: [String], step: String, timeout: Duration, stdin: Data? = nil, shown: String? = nil
+        _ argv: [String], step: ProvisioningStep, timeout: Duration, stdin: Data? = nil, shown: String? = nil
     ) async throws -> CommandResult {
         let command = ShellQuote.command(argv)
         do {
@@ -145,7 +147,7 @@ struct HostOperator: Sendable {
         }
     }
 
-    private static func check(_ result: CommandResult, on label: String, step: String) throws -> CommandResult {
+    private static func check(_ result: CommandResult, on label: String, step: ProvisioningStep) throws -> CommandResult {
         guard result.succeeded else {
             throw ProvisioningError(
                 host: label, step: step,
@@ -154,7 +156,7 @@ struct HostOperator: Sendable {
         return result
     }
 
-    func upload(file: String, to path: String, mode: UInt16, step: String) async throws {
+    func upload(file: String, to path: String, mode: UInt16, step: ProvisioningStep) async throws {
         do {
             let outcome = try await remote.upload(file: file, to: path, mode: mode, sudo: sudo)
             await log("upload \(file) → \(path): \(outcome)\n")
@@ -163,7 +165,7 @@ struct HostOperator: Sendable {
         }
     }
 
-    func upload(data text: String, to path: String, mode: UInt16, step: String) async throws {
+    func upload(data text: String, to path: String, mode: UInt16, step: ProvisioningStep) async throws {
         do {
             let outcome = try await remote.upload(data: Data(text.utf8), to: path, mode: mode, sudo: sudo)
             await log("write \(path): \(outcome)\n")

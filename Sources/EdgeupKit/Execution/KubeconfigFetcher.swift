@@ -11,7 +11,7 @@ public struct KubeconfigFetcher: Sendable {
 
     public func fetch(_ store: Store, fleet: String) async throws(ProvisioningError) -> StoreKubeconfig {
         guard let server = store.firstServer else {
-            throw ProvisioningError(host: store.name, step: "fetch-kubeconfig", "the store has no server")
+            throw ProvisioningError(host: store.name, step: .action(.fetchKubeconfig), "the store has no server")
         }
         let label = "\(store.name)/\(server.name)"
         let path = Distributions.distribution(for: store).files.kubeconfig
@@ -22,12 +22,12 @@ public struct KubeconfigFetcher: Sendable {
             let data = try await remote.download(path, sudo: sudo, maxBytes: 1 << 20)
             text = String(decoding: data, as: UTF8.self)
         } catch {
-            throw ProvisioningError(error, on: label, step: "fetch-kubeconfig")
+            throw ProvisioningError(error, on: label, step: .action(.fetchKubeconfig))
         }
         do {
             return try StoreKubeconfig(fetched: text, source: "\(label):\(path)", store: store, fleet: fleet)
         } catch {
-            throw ProvisioningError(host: label, step: "fetch-kubeconfig", error.description)
+            throw ProvisioningError(host: label, step: .action(.fetchKubeconfig), error.description)
         }
     }
 }

@@ -20,11 +20,11 @@ struct PlaybookApplier: Sendable {
     func apply(_ actions: [PlannedAction]) async throws -> [String] {
         let planned = try actions.map { action -> (PlannedAction, PlaybookUnit) in
             guard let reference = action.unit, let unit = playbooks.unit(id: reference.id, host: action.host?.name) else {
-                throw ProvisioningError(host: store.name, step: "playbook", "\(action.reason): not in the rendered playbooks")
+                throw ProvisioningError(host: store.name, step: .playbook(nil), "\(action.reason): not in the rendered playbooks")
             }
             guard unit.sha256 == reference.sha256 else {
                 throw ProvisioningError(
-                    host: store.name, step: "playbook \(unit.id)", "its content changed since the plan was made; plan again")
+                    host: store.name, step: .playbook(unit.id), "its content changed since the plan was made; plan again")
             }
             return (action, unit)
         }
@@ -78,7 +78,7 @@ struct PlaybookApplier: Sendable {
     }
 
     private func execute(_ unit: PlaybookUnit, on node: HostOperator) async throws {
-        let step = "playbook \(unit.id)"
+        let step = ProvisioningStep.playbook(unit.id)
         switch unit.kind {
         case let .manifest(.apply, wait, workloads):
             let command = node.distribution.kubectl([
@@ -92,7 +92,7 @@ struct PlaybookApplier: Sendable {
                         "rollout", "status", "\(workload.kind.lowercased())/\(workload.name)", "-n", workload.namespace,
                         "--timeout=\(seconds)s",
                     ])
-                    try await node.privileged(rollout, step: "\(step): rollout \(workload)", timeout: wait + .seconds(60))
+                    try await node.privileged(rollout, step: .rollout(unit: unit.id, workload: "\(workload)"), timeout: wait + .seconds(60))
                 }
             }
             try await record(unit.id, unit.sha256, in: node.files.clusterPlaybookRecord, on: node, step: step)
@@ -114,7 +114,7 @@ struct PlaybookApplier: Sendable {
         }
     }
 
-    private func record(_ key: String, _ sha256: String, in record: String, on node: HostOperator, step: String) async throws {
+    private func record(_ key: String, _ sha256: String, in record: String, on node: HostOperator, step: ProvisioningStep) async throws {
         try await node.privileged(script: PlaybookRecord.updateScript, [record, key, sha256], step: step)
     }
 }

@@ -2,12 +2,12 @@
 /// the tail of the service log — everything needed to act without logging in.
 public struct ProvisioningError: Error, Sendable, Hashable, CustomStringConvertible {
     public var host: String
-    public var step: String
+    public var step: ProvisioningStep
     public var message: String
     public var lastSeen: String?
     public var logTail: String?
 
-    public init(host: String, step: String, _ message: String, lastSeen: String? = nil, logTail: String? = nil) {
+    public init(host: String, step: ProvisioningStep, _ message: String, lastSeen: String? = nil, logTail: String? = nil) {
         self.host = host
         self.step = step
         self.message = message

@@ -11,13 +11,13 @@ struct Readiness: Sendable {
         let deadline = ContinuousClock.now + timeout
         try await poll("the \(node.service) service to be active", on: node, deadline: deadline) {
             let result = try await node.runPrivileged(
-                node.serviceManager.isActive(node.service), step: "readiness", timeout: .seconds(20))
+                node.serviceManager.isActive(node.service), step: .readiness, timeout: .seconds(20))
             return (result.succeeded, result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         if node.target.host.role == .server {
             try await poll("the API to answer /readyz on the node", on: node, deadline: deadline) {
                 let result = try await node.runPrivileged(
-                    node.distribution.kubectl(["get", "--raw", "/readyz", "--request-timeout=5s"]), step: "readiness",
+                    node.distribution.kubectl(["get", "--raw", "/readyz", "--request-timeout=5s"]), step: .readiness,
                     timeout: .seconds(20))
                 let text = (result.stdoutText + result.stderrText).trimmingCharacters(in: .whitespacesAndNewlines)
                 return (result.succeeded && text == "ok", text)
@@ -26,7 +26,7 @@ struct Readiness: Sendable {
         let what = "node \(nodeName) to be Ready\(requireEtcd ? " as an etcd member" : "")"
         try await poll(what, on: node, deadline: deadline) {
             let result = try await cluster.runPrivileged(
-                cluster.distribution.kubectl(["get", "node", nodeName, "-o", "json", "--request-timeout=5s"]), step: "readiness",
+                cluster.distribution.kubectl(["get", "node", nodeName, "-o", "json", "--request-timeout=5s"]), step: .readiness,
                 timeout: .seconds(20))
             guard result.succeeded,
                 let object = try? JSONSerialization.jsonObject(with: result.stdout) as? [String: Any],
@@ -44,7 +44,7 @@ struct Readiness: Sendable {
         try await poll("the default ServiceAccount", on: cluster, deadline: ContinuousClock.now + timeout) {
             let result = try await cluster.runPrivileged(
                 cluster.distribution.kubectl(["get", "serviceaccount", "default", "-n", "default", "-o", "name", "--request-timeout=5s"]),
-                step: "readiness", timeout: .seconds(20))
+                step: .readiness, timeout: .seconds(20))
             return (result.succeeded, HostOperator.tail(result.stdoutText + result.stderrText, lines: 1))
         }
     }
@@ -60,7 +60,7 @@ struct Readiness: Sendable {
             lastSeen = seen.isEmpty ? lastSeen : seen
             if ContinuousClock.now >= deadline {
                 throw ProvisioningError(
-                    host: node.label, step: "readiness",
+                    host: node.label, step: .readiness,
                     "timed out after \(timeout.components.seconds) s waiting for \(what)", lastSeen: lastSeen,
                     logTail: await node.serviceLogTail())
             }

@@ -13,7 +13,7 @@ extension SSHError {
 
 extension ProvisioningError {
     /// An SSH failure while working on `label`, attributed to the hop that failed.
-    init(_ error: SSHError, on label: String, step: String) {
+    init(_ error: SSHError, on label: String, step: ProvisioningStep) {
         self.init(host: label, step: step, error.description(from: label))
     }
 }

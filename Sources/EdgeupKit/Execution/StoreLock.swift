@@ -35,7 +35,7 @@ struct StoreLock: Sendable {
                 return outcome
             }
             throw ProvisioningError(
-                host: first.label, step: "lock",
+                host: first.label, step: .lock,
                 "the store is locked by run \(holder.shownAsUntrusted) (\(who.shownAsUntrusted))"
                     + (until.map { ", its lease ends \(ISO8601DateFormatter().string(from: $0))" } ?? ""),
                 lastSeen: "another edgeup is converging this store; wait for it (a dead run's lock expires with its lease)")
@@ -49,7 +49,7 @@ struct StoreLock: Sendable {
 
     private func attempt(replacing stale: String?) async throws -> Attempt {
         let result = try await first.runPrivileged(
-            script: Self.acquireScript, [Self.path, run, String(lease.components.seconds), owner, stale ?? ""], step: "lock",
+            script: Self.acquireScript, [Self.path, run, String(lease.components.seconds), owner, stale ?? ""], step: .lock,
             timeout: .seconds(30))
         let said = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         switch (result.exitStatus, said) {
@@ -65,7 +65,7 @@ struct StoreLock: Sendable {
                 owner: parts.count > 3 ? parts[3] : "an unknown owner")
         default:
             throw ProvisioningError(
-                host: first.label, step: "lock", "cannot take the store lock \(Self.path): \(HostOperator.tail(result.stderrText, lines: 2))")
+                host: first.label, step: .lock, "cannot take the store lock \(Self.path): \(HostOperator.tail(result.stderrText, lines: 2))")
         }
     }
 
@@ -80,7 +80,7 @@ struct StoreLock: Sendable {
 
     /// Removes the lock if this run still holds it.
     func release() async {
-        _ = try? await first.runPrivileged(script: Self.releaseScript, [Self.path, run], step: "lock", timeout: .seconds(30))
+        _ = try? await first.runPrivileged(script: Self.releaseScript, [Self.path, run], step: .lock, timeout: .seconds(30))
     }
 
     /// Renews the lease until cancelled.

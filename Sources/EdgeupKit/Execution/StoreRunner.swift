@@ -77,10 +77,10 @@ public struct StoreRunner: Sendable {
             // One problem names its host in the label; several are listed with theirs.
             guard plan.problems.count > 1 else {
                 let text = problem.message + (problem.hint.map { " (\($0))" } ?? "")
-                throw ProvisioningError(host: "\(store.name)/\(problem.host ?? "-")", step: "preflight", text)
+                throw ProvisioningError(host: "\(store.name)/\(problem.host ?? "-")", step: .preflight, text)
             }
             throw ProvisioningError(
-                host: store.name, step: "preflight", plan.problems.map(\.description).joined(separator: "; "))
+                host: store.name, step: .preflight, plan.problems.map(\.description).joined(separator: "; "))
         }
         guard let firstHost = store.firstServer else { return [] }
         let first = try await makeOperator(firstHost, work)
@@ -137,7 +137,7 @@ public struct StoreRunner: Sendable {
                         } catch let error as ProvisioningError {
                             return .failure(error)
                         } catch {
-                            return .failure(ProvisioningError(host: "\(store.name)/\(agent.name)", step: "join", "\(error)"))
+                            return .failure(ProvisioningError(host: "\(store.name)/\(agent.name)", step: .join, "\(error)"))
                         }
                     }
                 }
@@ -211,7 +211,7 @@ public struct StoreRunner: Sendable {
         let store = work.store
         let target = StoreHost(store: store, host: host)
         guard let planned = work.hosts[host.id] else {
-            throw ProvisioningError(host: target.label, step: "facts", "the plan has nothing for this host (no facts were gathered)")
+            throw ProvisioningError(host: target.label, step: .facts, "the plan has nothing for this host (no facts were gathered)")
         }
         do {
             let remote = try await session.connection(to: host, in: store)
@@ -221,7 +221,7 @@ public struct StoreRunner: Sendable {
                 target: target, remote: remote, sudo: sudo, planned: planned,
                 log: { text in journal?.log(store: store.name, host: host.name, text) })
         } catch {
-            throw ProvisioningError(error, on: target.label, step: "connect")
+            throw ProvisioningError(error, on: target.label, step: .connect)
         }
     }
 
@@ -231,7 +231,7 @@ public struct StoreRunner: Sendable {
         do {
             try await kubeconfigWriter.write(entry)
         } catch {
-            throw ProvisioningError(host: first.label, step: "fetch-kubeconfig", "\(error)")
+            throw ProvisioningError(host: first.label, step: .action(.fetchKubeconfig), "\(error)")
         }
         events(RunEvent(.stepFinished, run: run, store: store.name, host: first.target.host.name, action: .fetchKubeconfig, outcome: .changed))
     }

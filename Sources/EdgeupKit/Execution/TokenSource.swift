@@ -22,7 +22,7 @@ actor TokenSource {
         let files = first.files
         guard let value = try await read(files.serverToken), first.distribution.isSecureServerToken(value) else {
             throw ProvisioningError(
-                host: first.label, step: "read token",
+                host: first.label, step: .readToken,
                 "\(files.serverToken) does not hold a secure K10 token; refusing to join without CA verification")
         }
         server = Secret(value)
@@ -37,7 +37,7 @@ actor TokenSource {
         if let value = try await read(files.agentToken) {
             guard !value.isEmpty, value.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0 != ":" }) else {
                 throw ProvisioningError(
-                    host: first.label, step: "read token", "\(files.agentToken) does not hold a usable agent token")
+                    host: first.label, step: .readToken, "\(files.agentToken) does not hold a usable agent token")
             }
             agent = Secret(value)
         } else if host == first.target.host.name {
@@ -45,7 +45,7 @@ actor TokenSource {
             agent = Secret((0..<32).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &random)) }.joined())
         } else {
             throw ProvisioningError(
-                host: first.label, step: "read token", "the first server has no agent token (\(files.agentToken)) yet",
+                host: first.label, step: .readToken, "the first server has no agent token (\(files.agentToken)) yet",
                 lastSeen: "apply the store so its first server gets one first")
         }
         return agent!
@@ -68,12 +68,12 @@ actor TokenSource {
         do {
             result = try await first.remote.run(command)
         } catch {
-            throw ProvisioningError(error, on: first.label, step: "read token")
+            throw ProvisioningError(error, on: first.label, step: .readToken)
         }
         if result.exitStatus == 3 { return nil }
         guard result.succeeded else {
             throw ProvisioningError(
-                host: first.label, step: "read token", "cannot read \(path): \(HostOperator.tail(result.stderrText, lines: 2))")
+                host: first.label, step: .readToken, "cannot read \(path): \(HostOperator.tail(result.stderrText, lines: 2))")
         }
         return result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -12,6 +12,9 @@ public protocol Distribution: Sendable {
     /// What edgeup wants on `host`, once the install mode and the host's init system are known.
     func desiredState(_ host: Host, in store: Store, mode: InstallMode, initSystem: InitSystem) -> HostDesiredState
 
+    /// Where joining nodes reach the store's cluster (k3s: the API port; RKE2 has its own).
+    func joinURL(for store: Store) -> String?
+
     /// Ports that must be free on a host before the distribution's first start there.
     func requiredPorts(for role: Role, datastore: Datastore) -> [Int]
 

@@ -175,7 +175,9 @@ public struct StoreRunner: Sendable {
     ) async throws -> [String] {
         let store = work.store
         var done: [String] = []
-        if !store.isFirstServer(node.target.host), actions.contains(where: { $0.kind == .start }), let url = store.joinURL {
+        if !store.isFirstServer(node.target.host), actions.contains(where: { $0.kind == .start }),
+            let url = node.distribution.joinURL(for: store)
+        {
             try await node.checkReachable(url)
         }
         let restart = actions.first { $0.kind == .start || $0.kind == .restart }

@@ -24,6 +24,10 @@ public struct K3sDistribution: Distribution {
         HostDesiredState(host: host, store: store, mode: mode, initSystem: initSystem)
     }
 
+    public func joinURL(for store: Store) -> String? {
+        store.joinURL
+    }
+
     /// Servers need the API and kubelet ports, and etcd's client and peer ports when they run
     /// embedded etcd; agents only the kubelet's.
     public func requiredPorts(for role: Role, datastore: Datastore) -> [Int] {

@@ -44,5 +44,6 @@ import Testing
     @Test func kubectlIsTheBundledOne() {
         #expect(k3s.kubectl(["get", "nodes"]) == [K3sPaths.binary, "kubectl", "get", "nodes"])
         #expect(Distributions.distribution(for: store).name == "k3s")
+        #expect(k3s.joinURL(for: store) == "https://10.0.0.1:6443")
     }
 }

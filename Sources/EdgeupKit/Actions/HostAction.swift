@@ -4,7 +4,13 @@ protocol HostAction: Sendable {
     var kind: ActionKind { get }
     /// Why the host needs this step now, or nil when it does not.
     func need(_ context: HostPlanContext) -> ActionNeed?
+    /// Why the step must not run although needed (the store is then blocked, no host touched).
+    func refusal(_ context: HostPlanContext) -> PlanProblem?
     func perform(on node: HostOperator, tokens: TokenSource) async throws
+}
+
+extension HostAction {
+    func refusal(_ context: HostPlanContext) -> PlanProblem? { nil }
 }
 
 /// What a host action's rule sees when the plan is made.
@@ -18,6 +24,8 @@ struct HostPlanContext: Sendable {
     var first: HostFacts?
     /// Why the distribution must restart for changes to take effect, from the actions planned before this one.
     var restartCauses: [String] = []
+    /// `--allow-downgrade`: the operator accepts moving a host to an older release.
+    var allowDowngrade = false
 
     var installed: Bool { facts.k3s.installed }
     var isFirstServer: Bool { store.isFirstServer(host) }
@@ -43,6 +51,11 @@ enum HostActions {
 
     static func action(_ kind: ActionKind) -> (any HostAction)? {
         all.first { $0.kind == kind }
+    }
+
+    /// Why the host's needed actions must not run, if anything forbids them.
+    static func refusals(_ context: HostPlanContext) -> [PlanProblem] {
+        all.compactMap { action in action.need(context).flatMap { _ in action.refusal(context) } }
     }
 
     /// The host's actions, each rule seeing the restart causes of those before it.

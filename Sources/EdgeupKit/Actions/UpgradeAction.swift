@@ -17,6 +17,24 @@ struct UpgradeAction: HostAction {
         }
     }
 
+    /// Kubernetes' skew policy allows one minor version at a time, which k3s itself does not
+    /// enforce (k3s-io/k3s #6314); a downgrade is refused unless the operator asked for it.
+    func refusal(_ context: HostPlanContext) -> PlanProblem? {
+        guard let current = context.facts.k3s.version, let target = context.desired.version else { return nil }
+        if target < current {
+            guard !context.allowDowngrade else { return nil }
+            return PlanProblem(
+                host: context.host.id, message: "\(current) → \(target) is a downgrade",
+                hint: "set k3s.version to \(current) or later, or pass --allow-downgrade after restoring a snapshot of that release")
+        }
+        guard !current.canUpgrade(to: target) else { return nil }
+        let next = "v\(current.major).\(current.minor + 1)"
+        let message = target.major == current.major
+            ? "v\(current.major).\(current.minor) → v\(target.major).\(target.minor) skips \(next)"
+            : "\(current) → \(target) changes the major version"
+        return PlanProblem(host: context.host.id, message: message, hint: "upgrade to a \(next) release first")
+    }
+
     func perform(on node: HostOperator, tokens: TokenSource) async throws {
         try await node.installBinary()
     }

@@ -105,13 +105,19 @@ public struct NodeFacts: Sendable, Hashable, Codable {
     public var roles: [String]
     public var kubeletVersion: String?
     public var internalIP: String?
+    /// The `EtcdIsVoter` condition k3s sets on etcd servers (k3s ≥ v1.25.16…); nil when absent.
+    public var etcdVoter: Bool?
 
-    public init(name: String, ready: Bool, roles: [String], kubeletVersion: String? = nil, internalIP: String? = nil) {
+    public init(
+        name: String, ready: Bool, roles: [String], kubeletVersion: String? = nil, internalIP: String? = nil,
+        etcdVoter: Bool? = nil
+    ) {
         self.name = name
         self.ready = ready
         self.roles = roles
         self.kubeletVersion = kubeletVersion
         self.internalIP = internalIP
+        self.etcdVoter = etcdVoter
     }
 }
 

@@ -160,11 +160,14 @@ extension NodeFacts {
         let conditions = status?["conditions"] as? [[String: Any]] ?? []
         let info = status?["nodeInfo"] as? [String: Any]
         let addresses = status?["addresses"] as? [[String: Any]] ?? []
+        func condition(_ type: String) -> Bool? {
+            conditions.first { $0["type"] as? String == type }.map { $0["status"] as? String == "True" }
+        }
         self.init(
-            name: name,
-            ready: conditions.contains { $0["type"] as? String == "Ready" && $0["status"] as? String == "True" },
+            name: name, ready: condition("Ready") ?? false,
             roles: labels.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted(),
             kubeletVersion: info?["kubeletVersion"] as? String,
-            internalIP: addresses.first { $0["type"] as? String == "InternalIP" }?["address"] as? String)
+            internalIP: addresses.first { $0["type"] as? String == "InternalIP" }?["address"] as? String,
+            etcdVoter: condition("EtcdIsVoter"))
     }
 }

@@ -14,6 +14,8 @@ public struct Planner: Sendable {
     public var playbooks: [String: StorePlaybooks]
     /// `--playbooks-only`: leave k3s as it is; plan playbooks on stores whose cluster runs.
     public var playbooksOnly: Bool
+    /// `--allow-downgrade`: plan a move to an older release instead of refusing it.
+    public var allowDowngrade = false
 
     public init(
         artifacts: LocalArtifacts, kubeconfigContexts: Set<String>? = nil, playbooks: [String: StorePlaybooks] = [:],
@@ -65,14 +67,18 @@ public struct Planner: Sendable {
                 hosts[host.id] = HostWork(
                     distribution: Distributions.distribution(for: store), desired: desired, nodeName: host.nodeName(facts))
                 guard !playbooksOnly else { continue }
-                let hostProblems = preflight(host, store, facts, desired, first: first)
+                let context = HostPlanContext(
+                    distribution: Distributions.distribution(for: store), host: host, store: store, facts: facts,
+                    desired: desired, first: first, allowDowngrade: allowDowngrade)
+                let hostProblems = preflight(host, store, facts, desired, first: first) + HostActions.refusals(context)
                 problems += hostProblems
                 if hostProblems.isEmpty {
-                    actions += HostActions.plan(HostPlanContext(
-                        distribution: Distributions.distribution(for: store), host: host, store: store, facts: facts,
-                        desired: desired, first: first))
+                    actions += HostActions.plan(context)
                 }
             }
+        }
+        if problems.isEmpty, actions.contains(where: { $0.kind == .upgrade }) {
+            problems += unhealthyForUpgrade(store, nodes: first?.k3s.nodes ?? [], hosts: hosts)
         }
         if playbooksOnly, let server = store.firstServer, let first, !(first.k3s.serviceActive && first.k3s.apiReady) {
             problems.append(PlanProblem(
@@ -175,6 +181,21 @@ public struct Planner: Sendable {
             }
         }
         return problems
+    }
+
+    /// An upgrade starts only from a healthy store: every node Ready, every etcd server a voter.
+    /// A node that is not would make the upgrade's gates fail for reasons the upgrade did not cause.
+    private func unhealthyForUpgrade(_ store: Store, nodes: [NodeFacts], hosts: [HostID: HostWork]) -> [PlanProblem] {
+        let hostOfNode = Dictionary(hosts.values.map { ($0.nodeName, $0.host.id) }, uniquingKeysWith: { first, _ in first })
+        return nodes.compactMap { node in
+            let state = !node.ready ? "NotReady" : node.etcdVoter == false ? "not an etcd voter" : nil
+            return state.map { state in
+                PlanProblem(
+                    host: hostOfNode[node.name] ?? store.firstServer?.id,
+                    message: "node \(node.name) is \(state); an upgrade starts only from a healthy store",
+                    hint: "bring the node back (or remove it) before changing k3s.version")
+            }
+        }
     }
 
     /// A host without a `name` registers under its hostname, which the host itself reports: it must

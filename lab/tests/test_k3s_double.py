@@ -205,6 +205,9 @@ def test_etcd_one_learner_at_a_time(lab, k3s_binary, tmp_path):
                  for h in ("ha-s1", "ha-s2", "ha-s3"))
         return rows if ok else None
     wait_for(all_members, 40, interval=1, what="three etcd members")
+    voters = {n["metadata"]["name"]: [c["status"] for c in n["status"]["conditions"] if c["type"] == "EtcdIsVoter"]
+              for n in json.loads(kubectl(rkc, "get", "nodes", "-o", "json").stdout)["items"]}
+    assert voters == {"ha-s1": ["True"], "ha-s2": ["True"], "ha-s3": ["True"]}, voters
     # an agent pointed at a joined (non-first) server registers too
     lab.install_k3s("ha-a1", k3s_binary, "agent",
                     env={"K3S_TOKEN": token, "K3S_URL": f"https://{lab.host('ha-s2')['address']}:6443"})

@@ -34,8 +34,10 @@ struct Readiness: Sendable {
             else {
                 return (false, HostOperator.tail(result.stderrText, lines: 1))
             }
-            let ready = facts.ready && (!requireEtcd || facts.roles.contains("etcd"))
-            return (ready, "\(facts.ready ? "Ready" : "NotReady"), roles: \(facts.roles.joined(separator: ",").nilIfEmpty ?? "<none>")")
+            // EtcdIsVoter is absent before k3s v1.25.16/1.26.11/1.27.8/1.28.4: then the etcd role must do.
+            let ready = facts.ready && (!requireEtcd || (facts.roles.contains("etcd") && facts.etcdVoter != false))
+            let voter = facts.etcdVoter.map { ", EtcdIsVoter=\($0 ? "True" : "False")" } ?? ""
+            return (ready, "\(facts.ready ? "Ready" : "NotReady"), roles: \(facts.roles.joined(separator: ",").nilIfEmpty ?? "<none>")\(voter)")
         }
     }
 

@@ -108,6 +108,15 @@ class Cluster:
                 "lastHeartbeatTime": now_rfc3339(hb), "lastTransitionTime": now_rfc3339(n.get("created"))}
         if n.get("etcd") == "learner" and time.time() - hb <= NOTREADY_SECONDS:
             cond.update(status="False", reason="EtcdLearner", message="etcd member is a learner, not yet promoted")
+        conditions = [cond]
+        if n.get("etcd") in ("learner", "member"):
+            # as k3s's etcd member controller sets it on etcd servers (k3s PR #8724)
+            voter = n["etcd"] == "member"
+            conditions.append({"type": "EtcdIsVoter", "status": "True" if voter else "False",
+                               "reason": "MemberNotLearner" if voter else "MemberIsLearner",
+                               "message": "Node is a voting member of the etcd cluster" if voter
+                               else "Node has not been promoted to voting member of the etcd cluster",
+                               "lastHeartbeatTime": now_rfc3339(hb), "lastTransitionTime": now_rfc3339(n.get("created"))})
         annotations = {"k3s.io/node-args": "[]", "node.alpha.kubernetes.io/ttl": "0",
                        "volumes.kubernetes.io/controller-managed-attach-detach": "true"}
         if n.get("images"):
@@ -118,7 +127,7 @@ class Cluster:
                              "annotations": annotations},
                 "spec": {"podCIDR": "10.42.%d.0/24" % (sorted(self.s["nodes"]).index(n["name"]) % 256),
                          "providerID": f"k3s://{n['name']}", **({"taints": n["taints"]} if n.get("taints") else {})},
-                "status": {"conditions": [cond], "addresses": addrs,
+                "status": {"conditions": conditions, "addresses": addrs,
                            "nodeInfo": {"architecture": n.get("arch", "amd64"), "containerRuntimeVersion": CONTAINERD,
                                         "kernelVersion": n.get("kernel", ""), "kubeProxyVersion": n.get("version"),
                                         "kubeletVersion": n.get("version"), "operatingSystem": "linux",

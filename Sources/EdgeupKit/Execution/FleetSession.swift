@@ -1,15 +1,29 @@
 import EdgeSSH
 
+/// Opens logins to hosts: `SSHClient` in a run; a seam so execution can be tested without a network.
+public protocol HostConnector: Sendable {
+    /// Loud notices the CLI must print (see `SSHClient.warnings`).
+    var warnings: [String] { get }
+    func connect(_ target: SSHTarget) async throws(SSHError) -> any RemoteHost
+    func shutdown() async
+}
+
+extension SSHClient: HostConnector {}
+
 /// The SSH side of one run: one client, one connection per host, reused by every step of the run
 /// (facts, then apply) and closed together at the end.
 public actor FleetSession {
     public nonisolated let access: HostAccess
-    public nonisolated let client: SSHClient
+    public nonisolated let client: any HostConnector
     private var connections: [String: Task<Result<any RemoteHost, SSHError>, Never>] = [:]
 
     public init(access: HostAccess, options: SSHClientOptions) {
+        self.init(access: access, connector: SSHClient(options: options))
+    }
+
+    public init(access: HostAccess, connector: any HostConnector) {
         self.access = access
-        client = SSHClient(options: options)
+        client = connector
     }
 
     /// The host's connection, opened on first use; concurrent callers share one attempt.

@@ -202,7 +202,7 @@ actor SimulatedFleet {
             if command.contains("head -c 4096") { return .readToken }
             if command.contains("INSTALL_K3S_SKIP_START") { return .install }
             if command.hasSuffix("/cacerts") { return .reachability }
-            if command.contains(PlaybookRecord.cluster) || command.contains(PlaybookRecord.host) { return .playbookRecord }
+            if command.contains(K3sPaths.playbookRecord) || command.contains(PlaybookRecord.host) { return .playbookRecord }
             return .other
         }
         switch (argv.first, argv.count > 1 ? argv[1] : nil) {

@@ -49,14 +49,13 @@ func simulate(
     let session = FleetSession(
         access: HostAccess(inventory: inventory, environment: [:], homeDirectory: "/home/op"), connector: fleet.connector())
     let runner = FleetRunner(session: session, provisioning: provisioning, playbooks: rendered)
-    let (plan, observations, planner) = await runner.plan(inventory, stores: stores)
-    let result = await runner.apply(
-        plan, stores: stores, observations: observations, planner: planner, run: "test-run", journal: nil, events: { _ in })
+    let plan = await runner.plan(inventory, stores: stores)
+    let result = await runner.apply(plan, run: "test-run", journal: nil, events: { _ in })
     await session.close()
-    let storePlan = try #require(plan.stores.first, sourceLocation: sourceLocation)
+    let storePlan = try #require(plan.stores.first?.plan, sourceLocation: sourceLocation)
     #expect(storePlan.problems.isEmpty, "\(storePlan.problems)", sourceLocation: sourceLocation)
     return SimulatedRun(
-        plan: storePlan, outcome: result.outcomes.first { $0.store == storePlan.store }, events: await fleet.events)
+        plan: storePlan, outcome: result.outcomes.first { $0.store == storePlan.store.name }, events: await fleet.events)
 }
 
 /// How `StoreRunner` orders a store's convergence, checked on simulated hosts that record what

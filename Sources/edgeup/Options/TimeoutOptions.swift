@@ -1,6 +1,7 @@
 import ArgumentParser
 import EdgeSSH
 import EdgeupKit
+import Foundation
 
 /// How long a host may take, for every command that connects to a fleet; each flag overrides
 /// the inventory's `ssh.connectTimeout` / `ssh.commandTimeout`.
@@ -29,5 +30,12 @@ struct TimeoutOptions: ParsableArguments {
         let connect = connectTimeout ?? hosts.map(\.host.ssh.connectTimeoutSeconds).max() ?? 10
         let command = commandTimeout ?? hosts.compactMap(\.host.ssh.commandTimeoutSeconds).max()
         return SSHClientOptions(connectTimeout: .seconds(connect), commandTimeout: command.map { .seconds($0) })
+    }
+
+    /// The flags as the pipelines take them, with this process's environment and home.
+    var connection: ConnectionOptions {
+        ConnectionOptions(
+            connectTimeoutSeconds: connectTimeout, commandTimeoutSeconds: commandTimeout,
+            environment: ProcessInfo.processInfo.environment, homeDirectory: NSHomeDirectory())
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import EdgeSSH
 import EdgeupKit
 import Foundation
 
@@ -22,14 +21,6 @@ struct TimeoutOptions: ParsableArguments {
         for (flag, value) in [("--connect-timeout", connectTimeout), ("--command-timeout", commandTimeout)] {
             if let value, value <= 0 { throw ValidationError("\(flag) must be a positive number of seconds") }
         }
-    }
-
-    /// The client's limits: a flag, else the longest the selected hosts' settings ask for (one
-    /// client serves them all).
-    func sshOptions(for hosts: [StoreHost]) -> SSHClientOptions {
-        let connect = connectTimeout ?? hosts.map(\.host.ssh.connectTimeoutSeconds).max() ?? 10
-        let command = commandTimeout ?? hosts.compactMap(\.host.ssh.commandTimeoutSeconds).max()
-        return SSHClientOptions(connectTimeout: .seconds(connect), commandTimeout: command.map { .seconds($0) })
     }
 
     /// The flags as the pipelines take them, with this process's environment and home.

@@ -23,16 +23,16 @@ import Testing
     }
 
     @Test func theInventoryDecidesWithoutFlags() throws {
-        let options = try TimeoutOptions.parse([]).sshOptions(for: hosts())
+        let options = try TimeoutOptions.parse([]).connection.clientOptions(for: hosts())
         #expect(options.connectTimeout == .seconds(25))
         #expect(options.commandTimeout == .seconds(900))
-        let unset = try TimeoutOptions.parse([]).sshOptions(for: [])
+        let unset = try TimeoutOptions.parse([]).connection.clientOptions(for: [])
         #expect(unset.connectTimeout == .seconds(10))
         #expect(unset.commandTimeout == nil, "each step keeps its own limit")
     }
 
     @Test func flagsOverrideTheInventory() throws {
-        let options = try TimeoutOptions.parse(["--connect-timeout", "3", "--command-timeout", "30"]).sshOptions(for: hosts())
+        let options = try TimeoutOptions.parse(["--connect-timeout", "3", "--command-timeout", "30"]).connection.clientOptions(for: hosts())
         #expect(options.connectTimeout == .seconds(3))
         #expect(options.commandTimeout == .seconds(30))
     }

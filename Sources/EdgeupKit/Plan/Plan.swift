@@ -121,11 +121,14 @@ public struct PlanProblem: Error, Sendable, Hashable, Codable, CustomStringConve
     public var host: HostID?
     public var message: String
     public var hint: String?
+    /// What went wrong, for code that must not read `message` (see `PlanProblem+Kind.swift`).
+    public var kind: Kind
 
-    public init(host: HostID?, message: String, hint: String? = nil) {
+    public init(host: HostID?, message: String, hint: String? = nil, kind: Kind = .check) {
         self.host = host
         self.message = message
         self.hint = hint
+        self.kind = kind
     }
 
     public var description: String {

@@ -47,12 +47,12 @@ public struct Planner: Sendable {
         problems += duplicateIdentities(store, observations)
         for host in store.hosts {
             guard let observation = observations[host.id] else {
-                problems.append(PlanProblem(host: host.id, message: "no facts were gathered"))
+                problems.append(PlanProblem(host: host.id, message: "no facts were gathered", kind: .noFacts))
                 continue
             }
             guard case let .observed(facts) = observation else {
                 if case let .unreachable(reason) = observation {
-                    problems.append(PlanProblem(host: host.id, message: "unreachable: \(reason)"))
+                    problems.append(PlanProblem(host: host.id, message: "unreachable: \(reason)", kind: .unreachable))
                 }
                 continue
             }

@@ -47,13 +47,15 @@ public struct SingleHostRequest: Sendable {
     }
 
     /// `edgeup install`: one server (SQLite), or the first server of an HA cluster (`cluster`).
-    public func installInventory(cluster: Bool, loader: InventoryLoader) -> InventoryLoadResult {
+    public func installInventory(cluster: Bool, loader: InventoryLoader) -> SingleHostInventory {
         let name = Self.storeName(for: context ?? host)
-        return load(store: name, datastore: cluster ? "etcd" : "sqlite", hosts: [(host, "server", nil)], loader: loader)
+        return SingleHostInventory(
+            loaded: load(store: name, datastore: cluster ? "etcd" : "sqlite", hosts: [(host, "server", nil)], loader: loader))
     }
 
-    /// `edgeup join`: the server the cluster already has, and this machine as an agent or (HA) server.
-    public func joinInventory(serverHost: String, serverUser: String?, asServer: Bool, loader: InventoryLoader) -> InventoryLoadResult {
+    /// `edgeup join`: the server the cluster already has, and this machine as an agent or (HA)
+    /// server; the machine is the store's second host, and the result's `joiner`.
+    public func joinInventory(serverHost: String, serverUser: String?, asServer: Bool, loader: InventoryLoader) -> SingleHostInventory {
         let name = Self.storeName(for: context ?? serverHost)
         // Validated as server + agent (the inventory rules are about finished stores: an etcd store
         // grows through 2 servers on its way to 3), then the joiner becomes a server if asked.
@@ -65,7 +67,7 @@ public struct SingleHostRequest: Sendable {
             inventory.stores[0].hosts[1].role = .server
             result.inventory = inventory
         }
-        return result
+        return SingleHostInventory(loaded: result, joiner: result.inventory?.stores.first?.hosts.dropFirst().first?.name)
     }
 
     private func load(

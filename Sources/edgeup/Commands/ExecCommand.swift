@@ -1,5 +1,4 @@
 import ArgumentParser
-import EdgeSSH
 import EdgeupKit
 import Foundation
 
@@ -55,42 +54,37 @@ struct ExecCommand: AsyncParsableCommand {
 
     func run() async throws {
         let inventory = try loadInventory(files)
-        let stores = selection.selection(role: role).apply(to: inventory)
-        let hosts = stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
-        guard !hosts.isEmpty else {
-            printError("edgeup: no host matches the selection")
-            throw ExitCode.failure
-        }
-        let session = FleetSession(inventory: inventory, hosts: hosts, timeouts: timeouts)
-        let json = output.output == .json
-        let fanOut = CommandFanOut(session: session, concurrency: concurrency)
-        let (line, sudo, style) = (command.joined(separator: " "), sudo, stdoutStyle)
-        // ^C abandons the remote commands (their channels close) and still prints what each host said.
-        let (results, interruption) = await Interruption.guarding(notice: { printError("edgeup: \($0)") }) {
-            await fanOut.run(line, on: hosts, sudo: sudo) { target, stream, line in
-                guard !json else { return }
-                let text = "\(style.dim(target.label)) | \(line)\n"
-                let handle = stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError
-                handle.write(Data(text.utf8))
+        let options = ExecOptions(
+            inventory: inventory, stores: selection.selection(role: role).apply(to: inventory),
+            command: command.joined(separator: " "), sudo: sudo, concurrency: concurrency, connection: timeouts.connection)
+        let (json, style) = (output.output == .json, stdoutStyle)
+        let result = try await reportingFailures {
+            try await runExec(options) { event in
+                switch event {
+                case let .output(target, stream, line):
+                    guard !json else { return }
+                    let handle = stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError
+                    handle.write(Data("\(style.dim(target.label)) | \(line)\n".utf8))
+                case let .warnings(warnings): printWarnings(warnings)
+                case let .interrupted(notice): printError("edgeup: \(notice)")
+                default: break
+                }
             }
         }
-        await session.close()
-        for warning in session.client.warnings { printError(stderrStyle.yellow(warning)) }
         if json {
-            for result in results { try printJSONLine(result) }
+            for host in result.results { try printJSONLine(host) }
         } else {
-            printSummary(results)
+            printSummary(result)
         }
-        if let status = interruption.exitStatus { throw ExitCode(status) }
-        if results.contains(where: { !$0.succeeded }) { throw ExitCode.failure }
+        try exitIfFailed(result.exitCode)
     }
 
-    private func printSummary(_ results: [HostCommandResult]) {
-        let failed = results.filter { !$0.succeeded }
-        let line = "\(results.count) host\(results.count == 1 ? "" : "s"): \(results.count - failed.count) ok, \(failed.count) failed"
+    private func printSummary(_ result: ExecResult) {
+        let (count, failed) = (result.results.count, result.failed)
+        let line = "\(count) host\(count == 1 ? "" : "s"): \(count - failed.count) ok, \(failed.count) failed"
         printError(failed.isEmpty ? stderrStyle.green(line) : stderrStyle.red(line))
-        for result in failed {
-            printError("  \(result.store)/\(result.host): \(result.failureReason ?? "failed")")
+        for host in failed {
+            printError("  \(host.store)/\(host.host): \(host.failureReason ?? "failed")")
         }
     }
 }

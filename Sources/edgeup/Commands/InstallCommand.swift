@@ -41,8 +41,8 @@ struct InstallCommand: AsyncParsableCommand {
 
     func run() async throws {
         let request = SingleHostRequest(host: host, login: login, k3s: k3s, context: context)
-        let result = request.installInventory(cluster: cluster, loader: InventoryLoader())
-        let destination = result.inventory.map { kubeconfig.destination(for: $0) } ?? .none
-        try await convergeSingleHost(result, onlyHost: nil, kubeconfig: destination, readinessTimeout: readinessTimeout, timeouts: timeouts)
+        try await convergeSingleHost(
+            request.installInventory(cluster: cluster, loader: InventoryLoader()), kubeconfig: kubeconfig.destination(for:),
+            readinessTimeout: readinessTimeout, timeouts: timeouts)
     }
 }

@@ -43,8 +43,7 @@ struct JoinCommand: AsyncParsableCommand {
 
     func run() async throws {
         let request = SingleHostRequest(host: host, login: login, k3s: k3s, context: context)
-        let result = request.joinInventory(serverHost: serverHost, serverUser: serverUser, asServer: server, loader: InventoryLoader())
-        let joiner = result.inventory?.stores.first?.hosts.last?.name
-        try await convergeSingleHost(result, onlyHost: joiner, kubeconfig: .none, readinessTimeout: readinessTimeout, timeouts: timeouts)
+        let loaded = request.joinInventory(serverHost: serverHost, serverUser: serverUser, asServer: server, loader: InventoryLoader())
+        try await convergeSingleHost(loaded, kubeconfig: { _ in .none }, readinessTimeout: readinessTimeout, timeouts: timeouts)
     }
 }

@@ -39,48 +39,20 @@ struct KubeconfigCommand: AsyncParsableCommand {
 
     func run() async throws {
         let inventory = try inventory.load()
-        let stores = selection.selection().apply(to: inventory)
-        let hosts = stores.compactMap { store in store.firstServer.map { StoreHost(store: store, host: $0) } }
-        let session = FleetSession(inventory: inventory, hosts: hosts, timeouts: timeouts)
-        let fleet = kubeconfig.fleetName(for: inventory)
-        let fetcher = KubeconfigFetcher(session: session)
-        let results = await fetchAll(stores, fetcher: fetcher, fleet: fleet)
-        await session.close()
-        for warning in session.client.warnings { printError(stderrStyle.yellow(warning)) }
-        let entries = results.compactMap { try? $0.get() }
-        let failures = results.compactMap { result -> ProvisioningError? in
-            if case let .failure(error) = result { return error }
-            return nil
+        let options = KubeconfigFetchOptions(
+            inventory: inventory, stores: selection.selection().apply(to: inventory),
+            fleet: kubeconfig.fleetName(for: inventory),
+            output: print ? .print : .write(kubeconfig.destination(for: inventory), prune: prune),
+            concurrency: concurrency, connection: timeouts.connection)
+        let result = try await reportingFailures {
+            try await runKubeconfig(options) { if case let .warnings(warnings) = $0 { printWarnings(warnings) } }
         }
-        var skipped: [KubeconfigSkip] = []
-        if print {
-            Swift.print(try KubeconfigMerger.standalone(entries), terminator: "")
-        } else {
-            let prune = prune ? KubeconfigPrune(fleet: fleet, keep: Set(inventory.stores.map(\.context))) : nil
-            do {
-                skipped = try await kubeconfig.destination(for: inventory).write(entries, prune: prune)
-            } catch {
-                printError(stderrStyle.render(.error(error.description, at: nil)))
-                throw ExitCode.failure
-            }
-            let target = kubeconfig.noMerge ? kubeconfig.kubeconfigDirectory : kubeconfig.file().path
-            let written = entries.count - skipped.count
-            printError("\(written) store kubeconfig\(written == 1 ? "" : "s") written to \(target)")
+        if let standalone = result.standalone { Swift.print(standalone, terminator: "") }
+        if let target = result.target {
+            printError("\(result.written) store kubeconfig\(result.written == 1 ? "" : "s") written to \(target)")
         }
-        for failure in failures { printError(stderrStyle.red("✗ ") + failure.summary) }
-        for skip in skipped { printError(stderrStyle.red("✗ ") + skip.error.description) }
-        if !failures.isEmpty || !skipped.isEmpty { throw ExitCode.failure }
-    }
-
-    private func fetchAll(_ stores: [Store], fetcher: KubeconfigFetcher, fleet: String) async
-        -> [Result<StoreKubeconfig, ProvisioningError>]
-    {
-        await fanOut(stores, limit: concurrency) { store in
-            do throws(ProvisioningError) {
-                return .success(try await fetcher.fetch(store, fleet: fleet))
-            } catch {
-                return .failure(error)
-            }
-        }
+        for failure in result.failures { printError(stderrStyle.red("✗ ") + failure.summary) }
+        for skip in result.skipped { printError(stderrStyle.red("✗ ") + skip.error.description) }
+        try exitIfFailed(result.exitCode)
     }
 }

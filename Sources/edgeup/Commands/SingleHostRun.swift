@@ -19,34 +19,19 @@ func validateContextFlag(_ context: String?) throws {
     throw ValidationError("--context '\(context)' \(problem): \(StoreKubeconfig.contextNameHint)")
 }
 
-/// install and join: plan the one-store inventory built from flags, show it, execute it.
-/// `onlyHost` limits the work to the joining machine: a join never reconfigures the server.
+/// install and join: the one-store inventory built from flags (its diagnostics printed; exit 2 if
+/// invalid), planned, shown and executed; `kubeconfig` says where its kubeconfig goes.
 func convergeSingleHost(
-    _ result: InventoryLoadResult, onlyHost: String?, kubeconfig: KubeconfigDestination, readinessTimeout: Int,
+    _ loaded: SingleHostInventory, kubeconfig: (Inventory) -> KubeconfigDestination, readinessTimeout: Int,
     timeouts: TimeoutOptions
 ) async throws {
-    for diagnostic in result.diagnostics { printError(stderrStyle.render(diagnostic)) }
-    guard let inventory = result.inventory, let store = inventory.stores.first else { throw ExitCode(2) }
-    let hosts = store.hosts.map { StoreHost(store: store, host: $0) }
-    let session = FleetSession(inventory: inventory, hosts: hosts, timeouts: timeouts)
-    let contexts: Set<String>? = if case let .merge(file, _, _) = kubeconfig { file.contextNames() } else { nil }
-    let runner = FleetRunner(
-        session: session,
-        provisioning: ProvisioningOptions(readinessTimeout: .seconds(readinessTimeout), kubeconfig: kubeconfig),
-        kubeconfigContexts: onlyHost == nil ? contexts : nil)
-    var plan = await runner.plan(inventory, stores: [store])
-    if let onlyHost {
-        for index in plan.stores.indices {
-            plan.stores[index].plan.actions.removeAll { $0.host != HostID(onlyHost) }
-            // The server only has to be reachable and running; its own drift is not this command's business.
-            plan.stores[index].plan.problems.removeAll { $0.host != HostID(onlyHost) && !$0.message.hasPrefix("unreachable") }
-        }
-    }
-    for warning in session.client.warnings { printError(stderrStyle.yellow(warning)) }
-    printError(PlanText(style: stderrStyle).render(plan.plan))
-    let reporter = RunReporter(mode: .plain, style: stderrStyle, total: 1) { FileHandle.standardError.write(Data($0.utf8)) }
-    let outcome = await runner.apply(plan, run: RunJournal.newRunID(), journal: nil, events: reporter.handle)
-    await session.close()
-    printError(ApplySummary(result: outcome, style: stderrStyle).text)
-    if !outcome.allConverged { throw ExitCode.failure }
+    for diagnostic in loaded.diagnostics { printError(stderrStyle.render(diagnostic)) }
+    guard let inventory = loaded.inventory, !inventory.stores.isEmpty else { throw ExitCode(2) }
+    let options = SingleHostOptions(
+        inventory: inventory, joiner: loaded.joiner, kubeconfig: kubeconfig(inventory),
+        readinessTimeout: .seconds(readinessTimeout), connection: timeouts.connection)
+    let view = RunView(mode: .plain, factsProgress: false, showsPlan: true)
+    let result = await runSingleHost(options, events: view.handle)
+    printError(ApplySummary(result: result.rollout, style: stderrStyle).text)
+    try exitIfFailed(result.exitCode)
 }

@@ -34,17 +34,12 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let inventory = try inventory.load()
         let stores = selection.selection().apply(to: inventory)
-        let rows: [StoreStatus]
-        if live {
-            let rendered = try playbooks.render(stores, inventoryFiles: inventory.files)
-            let plan = try await gatherPlan(
-                inventory, stores: stores, kubeconfig: kubeconfig, concurrency: concurrency, playbooks: rendered,
-                timeouts: timeouts).plan
-            rows = StoreStatus.fromPlan(plan)
-        } else {
-            let state = StateDirectory.standard(environment: ProcessInfo.processInfo.environment, home: NSHomeDirectory())
-            rows = StoreStatus.fromJournal(stores, states: try state.storeStates())
-        }
+        let options: StatusOptions = live
+            ? .live(try PlanningOptions(
+                inventory, stores: stores, playbooks: playbooks, kubeconfig: kubeconfig, timeouts: timeouts,
+                concurrency: concurrency))
+            : .journal(stores: stores, state: .ofThisProcess)
+        let rows = try await runStatus(options, events: FactsProgressLine().handle)
         switch output.output {
         case .json: try printJSON(rows)
         case .text: print(StatusTable.render(rows, style: stdoutStyle), terminator: "")

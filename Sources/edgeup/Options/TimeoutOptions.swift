@@ -1,6 +1,6 @@
 import ArgumentParser
-import EdgeSSH
 import EdgeupKit
+import Foundation
 
 /// How long a host may take, for every command that connects to a fleet; each flag overrides
 /// the inventory's `ssh.connectTimeout` / `ssh.commandTimeout`.
@@ -23,11 +23,10 @@ struct TimeoutOptions: ParsableArguments {
         }
     }
 
-    /// The client's limits: a flag, else the longest the selected hosts' settings ask for (one
-    /// client serves them all).
-    func sshOptions(for hosts: [StoreHost]) -> SSHClientOptions {
-        let connect = connectTimeout ?? hosts.map(\.host.ssh.connectTimeoutSeconds).max() ?? 10
-        let command = commandTimeout ?? hosts.compactMap(\.host.ssh.commandTimeoutSeconds).max()
-        return SSHClientOptions(connectTimeout: .seconds(connect), commandTimeout: command.map { .seconds($0) })
+    /// The flags as the pipelines take them, with this process's environment and home.
+    var connection: ConnectionOptions {
+        ConnectionOptions(
+            connectTimeoutSeconds: connectTimeout, commandTimeoutSeconds: commandTimeout,
+            environment: ProcessInfo.processInfo.environment, homeDirectory: NSHomeDirectory())
     }
 }

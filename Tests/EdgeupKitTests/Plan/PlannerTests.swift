@@ -133,7 +133,7 @@ import Testing
         observations["s3"] = .unreachable("connect: connection refused")
         let plan = planner.plan(ha, observations: observations)
         #expect(plan.status == .blocked)
-        #expect(plan.problems == [PlanProblem(host: "s3", message: "unreachable: connect: connection refused")])
+        #expect(plan.problems == [PlanProblem(host: "s3", message: "unreachable: connect: connection refused", kind: .unreachable)])
         #expect(summary(plan).contains("start s1") && summary(plan).contains("start a1"), "the rest is still planned")
     }
 

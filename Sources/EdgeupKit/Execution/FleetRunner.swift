@@ -10,6 +10,8 @@ public struct FleetRunner: Sendable {
     /// Rendered playbooks per store (see `PlaybookRenderer`).
     public var playbooks: [String: StorePlaybooks]
     public var playbooksOnly: Bool
+    /// `--allow-downgrade` (see `Planner.allowDowngrade`).
+    public var allowDowngrade = false
 
     public init(
         session: FleetSession, factsConcurrency: Int = 100, provisioning: ProvisioningOptions = ProvisioningOptions(),
@@ -31,7 +33,7 @@ public struct FleetRunner: Sendable {
     ) async -> ExecutablePlan {
         let planner = Planner(
             artifacts: LocalArtifacts.inspect(stores), kubeconfigContexts: kubeconfigContexts, playbooks: playbooks,
-            playbooksOnly: playbooksOnly)
+            playbooksOnly: playbooksOnly, allowDowngrade: allowDowngrade)
         let observations = await FactsGatherer(session: session, concurrency: factsConcurrency).gather(stores, onHost: onHost)
         return planner.plan(inventory, stores: stores, observations: observations)
     }

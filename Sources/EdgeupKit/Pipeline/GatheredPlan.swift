@@ -18,10 +18,11 @@ public enum GatheredPlan {
     ) async -> ExecutablePlan {
         let total = options.hosts.count
         let counter = Counter()
-        let runner = FleetRunner(
+        var runner = FleetRunner(
             session: session, factsConcurrency: options.factsConcurrency,
             kubeconfigContexts: options.kubeconfig.mergedContexts, playbooks: options.playbooks,
             playbooksOnly: options.playbooksOnly)
+        runner.allowDowngrade = options.allowDowngrade
         let plan = await runner.plan(options.inventory, stores: options.stores) { _, _ in
             events(.factsProgress(seen: counter.increment(), total: total))
         }

@@ -7,6 +7,8 @@ public struct PlanningOptions: Sendable {
     public var playbooks: [String: StorePlaybooks]
     /// `--playbooks-only`: leave k3s as it is; plan playbooks on stores whose cluster runs.
     public var playbooksOnly: Bool
+    /// `--allow-downgrade`: plan a move to an older k3s release instead of refusing it.
+    public var allowDowngrade: Bool
     /// Where the clusters' kubeconfigs go. A merged file's contexts tell the planner which stores
     /// still need theirs fetched; apply writes them there.
     public var kubeconfig: KubeconfigDestination
@@ -16,12 +18,14 @@ public struct PlanningOptions: Sendable {
 
     public init(
         inventory: Inventory, stores: [Store], playbooks: [String: StorePlaybooks] = [:], playbooksOnly: Bool = false,
-        kubeconfig: KubeconfigDestination, connection: ConnectionOptions, factsConcurrency: Int = 100
+        allowDowngrade: Bool = false, kubeconfig: KubeconfigDestination, connection: ConnectionOptions,
+        factsConcurrency: Int = 100
     ) {
         self.inventory = inventory
         self.stores = stores
         self.playbooks = playbooks
         self.playbooksOnly = playbooksOnly
+        self.allowDowngrade = allowDowngrade
         self.kubeconfig = kubeconfig
         self.connection = connection
         self.factsConcurrency = factsConcurrency

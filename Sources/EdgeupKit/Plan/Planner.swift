@@ -15,16 +15,17 @@ public struct Planner: Sendable {
     /// `--playbooks-only`: leave k3s as it is; plan playbooks on stores whose cluster runs.
     public var playbooksOnly: Bool
     /// `--allow-downgrade`: plan a move to an older release instead of refusing it.
-    public var allowDowngrade = false
+    public var allowDowngrade: Bool
 
     public init(
         artifacts: LocalArtifacts, kubeconfigContexts: Set<String>? = nil, playbooks: [String: StorePlaybooks] = [:],
-        playbooksOnly: Bool = false
+        playbooksOnly: Bool = false, allowDowngrade: Bool = false
     ) {
         self.artifacts = artifacts
         self.kubeconfigContexts = kubeconfigContexts
         self.playbooks = playbooks
         self.playbooksOnly = playbooksOnly
+        self.allowDowngrade = allowDowngrade
     }
 
     public func plan(_ inventory: Inventory, stores: [Store], observations: FleetObservations) -> ExecutablePlan {

@@ -33,6 +33,9 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(name: .customLong("playbooks-only"), help: "Re-apply playbooks to stores whose cluster runs; leave k3s as it is.")
     var playbooksOnly = false
 
+    @Flag(name: .customLong("allow-downgrade"), help: "Move hosts to an older k3s.version instead of refusing (restore a snapshot of that release first).")
+    var allowDowngrade = false
+
     @Option(name: .long, help: ArgumentHelp("Apply this saved plan (from plan --out) instead of planning anew.", valueName: "path"))
     var plan: String?
 
@@ -65,8 +68,8 @@ struct ApplyCommand: AsyncParsableCommand {
         let stores = selection.selection().apply(to: inventory)
         let options = ApplyOptions(
             planning: try PlanningOptions(
-                inventory, stores: stores, playbooks: playbooks, playbooksOnly: playbooksOnly, kubeconfig: kubeconfig,
-                timeouts: timeouts, concurrency: concurrency),
+                inventory, stores: stores, playbooks: playbooks, playbooksOnly: playbooksOnly, allowDowngrade: allowDowngrade,
+                kubeconfig: kubeconfig, timeouts: timeouts, concurrency: concurrency),
             savedPlan: plan, agentBatchSize: agentBatchSize, readinessTimeout: .seconds(readinessTimeout),
             rollout: RolloutOptions(
                 canary: canary, batchSize: batchSize, maxConcurrentStores: maxConcurrentStores,

@@ -28,12 +28,15 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
         ),
+        // The pure core shared by all layers: SHA-256 digests, POSIX shell quoting, OSError.
+        .target(name: "EdgeCore", dependencies: ["COpenSSL"]),
         // The SSH layer: only this module knows libssh2.
         .target(
             name: "EdgeSSH",
             dependencies: [
                 "CLibSSH2",
                 "COpenSSL",
+                "EdgeCore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -41,6 +44,7 @@ let package = Package(
         .target(
             name: "EdgeupKit",
             dependencies: [
+                "EdgeCore",
                 "EdgeSSH",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,7 +75,7 @@ let package = Package(
         .testTarget(
             name: "EdgeupLabTests",
             dependencies: ["edgeup", "EdgeupTestSupport", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "EdgeSSHTests", dependencies: ["EdgeSSH"]),
+        .testTarget(name: "EdgeSSHTests", dependencies: ["EdgeSSH", "EdgeCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

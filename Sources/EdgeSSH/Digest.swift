@@ -1,51 +1,9 @@
 import COpenSSL
+import EdgeCore
 import Foundation
 
-/// SHA-256 via libcrypto (host-key fingerprints, upload skips; EdgeupKit hashes config and artifacts with it).
-/// OpenSSL set up once, before anything uses it.
-enum OpenSSLProcess {
-    /// OpenSSL's atexit cleanup frees its global locks while the reactor thread may still be in
-    /// libcrypto (closing sessions): that crashed processes at exit. The OS reclaims it anyway.
-    static let ready: Bool = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil) == 1
-}
-
-public enum SHA256Digest {
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
-        _ = OpenSSLProcess.ready
-        var out = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        _ = EVP_Digest(bytes.baseAddress, bytes.count, &out, nil, EVP_sha256(), nil)
-        return out
-    }
-
-    public static func hex(_ data: Data) -> String {
-        data.withUnsafeBytes { hexString(hash($0)) }
-    }
-
-    /// Streams the file, so a large binary is never held in memory.
-    public static func hexOfFile(_ path: String) throws(OSError) -> String {
-        _ = OpenSSLProcess.ready
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw OSError(errno) }
-        defer { close(fd) }
-        guard let ctx = EVP_MD_CTX_new() else { throw OSError(ENOMEM) }
-        defer { EVP_MD_CTX_free(ctx) }
-        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw OSError(errno)
-            }
-            if n == 0 { break }
-            EVP_DigestUpdate(ctx, buffer, n)
-        }
-        var out = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(ctx, &out, &length)
-        return hexString(out)
-    }
-
+/// The SSH-only uses of libcrypto's digests; SHA-256 itself lives in EdgeCore.
+extension SHA256Digest {
     /// Fetched once: OpenSSL 3 would otherwise look the algorithm up on every digest.
     nonisolated(unsafe) private static let sha1 = EVP_MD_fetch(nil, "SHA1", nil)
 
@@ -71,9 +29,5 @@ public enum SHA256Digest {
         var b64 = Data(digest).base64EncodedString()
         while b64.hasSuffix("=") { b64.removeLast() }
         return "SHA256:" + b64
-    }
-
-    private static func hexString(_ bytes: [UInt8]) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
     }
 }

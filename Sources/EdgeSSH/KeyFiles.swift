@@ -1,4 +1,5 @@
 import CLibSSH2
+import EdgeCore
 import Foundation
 
 /// What can be learned from a private key file without its passphrase.

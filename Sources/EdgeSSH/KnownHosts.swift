@@ -1,4 +1,5 @@
 import CLibSSH2
+import EdgeCore
 import Foundation
 
 /// A known_hosts file loaded into libssh2 for one session (libssh2's collections are per session).

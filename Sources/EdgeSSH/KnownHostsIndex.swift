@@ -1,3 +1,4 @@
+import EdgeCore
 import Foundation
 
 /// known_hosts files parsed once per process and shared by every connection: each connection

@@ -1,4 +1,5 @@
 import CLibSSH2
+import EdgeCore
 import Foundation
 
 /// An absolute time limit for one step, remembering its length for messages.

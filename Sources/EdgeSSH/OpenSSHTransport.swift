@@ -1,3 +1,4 @@
+import EdgeCore
 import Foundation
 
 /// The system `ssh` with one ControlMaster per hop: honours everything OpenSSH does (ssh_config,

@@ -1,3 +1,4 @@
+import EdgeCore
 import Foundation
 
 /// What a transport provides; `SSHRemoteHost` builds run, upload and download on it.

@@ -1,3 +1,4 @@
+import EdgeCore
 import Foundation
 
 /// Builds the remote command line for a `RemoteCommand` and interprets what comes back,

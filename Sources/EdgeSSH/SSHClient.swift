@@ -1,4 +1,5 @@
 import CLibSSH2
+import EdgeCore
 import Foundation
 
 /// One per run: owns the event reactor, the connection limit and the live gateway connections.

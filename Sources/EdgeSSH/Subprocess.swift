@@ -1,3 +1,4 @@
+import EdgeCore
 import Foundation
 #if os(Linux)
 import CLibSSH2

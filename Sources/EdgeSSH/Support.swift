@@ -82,11 +82,3 @@ func makeNonBlockingCloseOnExec(_ fd: Int32) {
     _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
 }
-
-/// An errno from a local system call.
-/// An errno from a system call, printed as the system describes it.
-public struct OSError: Error, CustomStringConvertible {
-    public let code: Int32
-    init(_ code: Int32) { self.code = code }
-    public var description: String { String(cString: strerror(code)) }
-}

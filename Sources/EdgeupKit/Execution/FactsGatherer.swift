@@ -1,3 +1,4 @@
+import EdgeCore
 import EdgeSSH
 import Foundation
 

@@ -1,4 +1,4 @@
-import EdgeSSH
+import EdgeCore
 import Foundation
 
 /// The read-only script that gathers a host's facts in one round trip, and the parser for its

@@ -1,4 +1,4 @@
-import EdgeSSH
+import EdgeCore
 import Foundation
 
 /// How k3s gets onto a host.

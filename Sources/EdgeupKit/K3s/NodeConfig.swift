@@ -1,4 +1,4 @@
-import EdgeSSH
+import EdgeCore
 import Foundation
 import Yams
 

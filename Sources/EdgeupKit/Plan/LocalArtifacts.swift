@@ -1,4 +1,4 @@
-import EdgeSSH
+import EdgeCore
 import Foundation
 
 /// A local file edgeup carries to hosts (air gap), inspected once per run.

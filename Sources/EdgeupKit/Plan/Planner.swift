@@ -1,4 +1,4 @@
-import EdgeSSH
+import EdgeCore
 import Foundation
 
 /// Desired state × facts → plan. Pure: no I/O, no clock; the same inputs give the same plan, so

@@ -1,4 +1,3 @@
-import EdgeSSH
 
 /// Reads a store's k3s.yaml from its first server (root-only, so through sudo) and turns it into
 /// the store's named, server-rewritten kubeconfig entries.

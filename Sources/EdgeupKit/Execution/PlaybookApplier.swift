@@ -1,4 +1,3 @@
-import EdgeSSH
 import Foundation
 
 /// Applies a store's planned playbook units once its cluster is up, step by step in playbook

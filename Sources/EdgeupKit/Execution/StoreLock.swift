@@ -1,4 +1,3 @@
-import EdgeSSH
 import Foundation
 
 /// One edgeup run at a time per store: two overlapping applies (a laptop and CI) could otherwise

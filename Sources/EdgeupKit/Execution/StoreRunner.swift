@@ -1,4 +1,3 @@
-import EdgeSSH
 import Foundation
 
 /// Where a converged store's kubeconfig goes.

@@ -44,6 +44,7 @@ public struct Planner: Sendable {
         var problems: [PlanProblem] = []
         var actions: [PlannedAction] = []
         var hosts: [HostID: HostWork] = [:]
+        let distribution = Distributions.distribution(for: store)
         let first = store.firstServer.flatMap { observations[$0.id]?.facts }
         problems += duplicateIdentities(store, observations)
         for host in store.hosts {
@@ -66,10 +67,10 @@ public struct Planner: Sendable {
                 problems.append(problem)
             case let .success(desired):
                 hosts[host.id] = HostWork(
-                    distribution: Distributions.distribution(for: store), desired: desired, nodeName: host.nodeName(facts))
+                    distribution: distribution, desired: desired, nodeName: host.nodeName(facts))
                 guard !playbooksOnly else { continue }
                 let context = HostPlanContext(
-                    distribution: Distributions.distribution(for: store), host: host, store: store, facts: facts,
+                    distribution: distribution, host: host, store: store, facts: facts,
                     desired: desired, first: first, allowDowngrade: allowDowngrade)
                 let hostProblems = preflight(host, store, facts, desired, first: first) + HostActions.refusals(context)
                 problems += hostProblems

@@ -18,7 +18,7 @@ public struct FactsGatherer: Sendable {
     public func gather(
         _ stores: [Store], onHost: (@Sendable (StoreHost, HostObservation) -> Void)? = nil
     ) async -> FleetObservations {
-        let hosts = stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
+        let hosts = StoreHost.all(in: stores)
         let observations = await fanOut(hosts, limit: concurrency) { target in
             let observation = await observe(target)
             onHost?(target, observation)

@@ -10,6 +10,11 @@ public struct StoreHost: Sendable, Hashable {
 
     /// `store/host`, the prefix every per-host line carries.
     public var label: String { store.name + "/" + host.name }
+
+    /// Every host of `stores`, store by store.
+    public static func all(in stores: [Store]) -> [StoreHost] {
+        stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
+    }
 }
 
 /// Runs `work` for every item with at most `limit` at once (a sliding window, so a thousand hosts

@@ -37,10 +37,3 @@ extension FleetSession {
         self.init(access: access, options: connection.clientOptions(for: hosts))
     }
 }
-
-extension StoreHost {
-    /// Every host of `stores`, store by store.
-    public static func all(in stores: [Store]) -> [StoreHost] {
-        stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
-    }
-}

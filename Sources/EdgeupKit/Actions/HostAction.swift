@@ -6,7 +6,9 @@ protocol HostAction: Sendable {
     func need(_ context: HostPlanContext) -> ActionNeed?
     /// Why the step must not run although needed (the store is then blocked, no host touched).
     func refusal(_ context: HostPlanContext) -> PlanProblem?
-    func perform(on node: HostOperator, tokens: TokenSource) async throws
+    /// Performs the step; returns what its event and the store's summary should name, if anything
+    /// (a snapshot's file).
+    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String?
 }
 
 extension HostAction {
@@ -26,6 +28,8 @@ struct HostPlanContext: Sendable {
     var restartCauses: [String] = []
     /// `--allow-downgrade`: the operator accepts moving a host to an older release.
     var allowDowngrade = false
+    /// The store's upgrade, when any host of it needs one.
+    var upgrade: StoreUpgrade?
 
     var installed: Bool { facts.k3s.installed }
     var isFirstServer: Bool { store.isFirstServer(host) }
@@ -45,7 +49,7 @@ struct ActionNeed: Sendable {
 /// Every host action, in execution order (the order `ActionKind` declares).
 enum HostActions {
     static let all: [any HostAction] = [
-        InstallAction(), UpgradeAction(), UploadImagesAction(), WriteScriptsAction(), WriteServiceAction(),
+        InstallAction(), StageBinaryAction(), SnapshotAction(), UpgradeAction(), UploadImagesAction(), WriteScriptsAction(), WriteServiceAction(),
         WriteConfigAction(), WriteTokenAction(), WriteAgentTokenAction(), StartAction(), RestartAction(),
     ]
 

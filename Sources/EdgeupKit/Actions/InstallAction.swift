@@ -12,8 +12,9 @@ struct InstallAction: HostAction {
         }
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws {
+    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
         try await node.installBinary()
+        return nil
     }
 
     /// How the plan names the release an uploaded binary brings.

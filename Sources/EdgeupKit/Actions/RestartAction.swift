@@ -17,7 +17,8 @@ struct RestartAction: HostAction {
         return nil
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws {
+    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
         try await node.serviceCommand(.restart)
+        return nil
     }
 }

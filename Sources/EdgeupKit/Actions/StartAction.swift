@@ -12,7 +12,8 @@ struct StartAction: HostAction {
         return ActionNeed(context.host.role == .server ? "join as a server" : "join as an agent")
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws {
+    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
         try await node.serviceCommand(.start)
+        return nil
     }
 }

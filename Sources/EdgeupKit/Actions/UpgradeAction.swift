@@ -1,20 +1,24 @@
-/// Replaces the binary of a host whose release differs from the inventory's; the new one runs
-/// only after a restart.
+/// Replaces the binary of a host whose release differs from the inventory's: stops the service
+/// and swaps in the staged binary (air gap), or runs the installer (online); the restart that
+/// follows starts the new release.
 struct UpgradeAction: HostAction {
     let kind = ActionKind.upgrade
 
     func need(_ context: HostPlanContext) -> ActionNeed? {
         guard context.installed else { return nil }
         let current = context.facts.k3s.version?.description ?? "an unknown \(context.distribution.name)"
+        let (change, cause): (String, String)
         switch context.desired.mode {
         case let .upload(binary, _):
             guard context.facts.k3s.binarySHA256 != binary.sha256 else { return nil }
-            return ActionNeed(
-                "\(current) → \(InstallAction.target(context, binary: binary))", restartCause: "new binary")
+            (change, cause) = ("\(current) → \(InstallAction.target(context, binary: binary))", "new binary")
         case .installer:
             guard let wanted = context.desired.version, context.facts.k3s.version != wanted else { return nil }
-            return ActionNeed("\(current) → \(wanted)", restartCause: "new version")
+            (change, cause) = ("\(current) → \(wanted)", "new version")
         }
+        guard let upgrade = context.upgrade, upgrade.started else { return ActionNeed(change, restartCause: cause) }
+        let snapshot = upgrade.earlierSnapshot.map { ", snapshot \($0)" } ?? ", no edgeup snapshot found"
+        return ActionNeed("\(change) (continuing an upgrade begun earlier\(snapshot))", restartCause: cause)
     }
 
     /// Kubernetes' skew policy allows one minor version at a time, which k3s itself does not
@@ -35,7 +39,12 @@ struct UpgradeAction: HostAction {
         return PlanProblem(host: context.host.id, message: message, hint: "upgrade to a \(next) release first")
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws {
-        try await node.installBinary()
+    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+        guard case .upload = node.desired.mode else {
+            try await node.installBinary()
+            return nil
+        }
+        try await node.swapStagedBinary()
+        return nil
     }
 }

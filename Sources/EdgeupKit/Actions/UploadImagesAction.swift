@@ -11,11 +11,12 @@ struct UploadImagesAction: HostAction {
         return ActionNeed("\(name) missing or different")
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws {
-        guard case let .upload(_, images?) = node.desired.mode else { return }
+    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+        guard case let .upload(_, images?) = node.desired.mode else { return nil }
         let folder = node.files.airgapImages
         try await node.privileged(["mkdir", "-p", folder], step: .action(.uploadImages))
         try await node.upload(file: images.path, to: folder + "/" + Self.fileName(images), mode: 0o644, step: .action(.uploadImages))
+        return nil
     }
 
     private static func fileName(_ images: LocalArtifact) -> String {

@@ -7,11 +7,12 @@ struct WriteScriptsAction: HostAction {
         return ActionNeed(context.facts.k3s.scriptsSHA256 == nil ? "killall/uninstall scripts missing" : "killall/uninstall scripts differ")
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws {
-        guard let scripts = node.desired.scripts else { return }
+    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+        guard let scripts = node.desired.scripts else { return nil }
         try await node.upload(data: scripts.killall, to: node.files.killallScript, mode: 0o755, step: .action(.writeScripts))
         try await node.upload(
             data: scripts.uninstall, to: node.files.uninstallScript(for: node.target.host.role), mode: 0o755,
             step: .action(.writeScripts))
+        return nil
     }
 }

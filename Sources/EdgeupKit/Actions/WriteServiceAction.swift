@@ -13,13 +13,14 @@ struct WriteServiceAction: HostAction {
         return context.facts.k3s.serviceEnabled ? nil : ActionNeed("service not enabled at boot")
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws {
-        guard let files = node.desired.service else { return }
+    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+        guard let files = node.desired.service else { return nil }
         let manager = node.serviceManager
         try await node.upload(data: files.unit, to: files.unitPath, mode: manager.unitFileMode, step: .action(.writeService))
         try await node.upload(data: files.environment, to: files.environmentPath, mode: 0o600, step: .action(.writeService))
         for command in manager.enable(node.service) {
             try await node.privileged(command, step: .action(.writeService))
         }
+        return nil
     }
 }

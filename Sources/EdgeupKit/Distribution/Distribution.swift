@@ -31,6 +31,11 @@ public protocol Distribution: Sendable {
     /// argv running kubectl as root on a server against its own cluster.
     func kubectl(_ arguments: [String]) -> [String]
 
+    /// argv saving an embedded-etcd snapshot named `name` on a running server.
+    func etcdSnapshot(name: String) -> [String]
+    /// argv renewing a stopped node's certificates now.
+    func rotateCertificates() -> [String]
+
     /// Whether a server's token may be handed to joiners (it must let them verify the CA).
     func isSecureServerToken(_ token: String) -> Bool
     /// The token an agent joins with, made from the server token and the agent secret.
@@ -51,6 +56,14 @@ public struct HostScript: Sendable {
 /// Where a distribution keeps what edgeup reads and writes on a host.
 public struct DistributionFiles: Sendable, Hashable {
     public var binary: String
+    /// Where an upgrade's binary waits until the node restarts, and where the replaced one stays.
+    public var stagedBinary: String
+    public var previousBinary: String
+    /// Where snapshots go on a server, and the SQLite datastore's files (copied while stopped).
+    public var snapshots: String
+    public var sqliteDatastore: [String]
+    /// edgeup's pre-upgrade snapshots start with this.
+    public var snapshotPrefix: String
     public var configDirectory: String
     public var config: String
     /// The token a joiner joins with (config.yaml names it, so config.yaml holds no secret).

@@ -11,6 +11,10 @@ struct HostOperator: Sendable {
     let sudo: SudoMode
     /// What the plan decided for this host.
     let planned: HostWork
+    /// The store's upgrade, when the plan has one (it names the snapshot).
+    let upgrade: StoreUpgrade?
+    /// The run's id, part of the names of what a run leaves on a host (a snapshot).
+    let run: String
     let log: @Sendable (String) async -> Void
 
     var distribution: any Distribution { planned.distribution }
@@ -27,11 +31,12 @@ struct HostOperator: Sendable {
 
     /// Performs one host action (see `HostActions`). `tokens` reads the cluster's tokens from the
     /// first server when needed.
-    func perform(_ action: PlannedAction, tokens: TokenSource) async throws {
+    /// Returns what the step reports (a snapshot's file name).
+    func perform(_ action: PlannedAction, tokens: TokenSource) async throws -> String? {
         guard let hostAction = HostActions.action(action.kind) else {
             preconditionFailure("\(action.kind.rawValue) is a store-wide action, not a host's")
         }
-        try await hostAction.perform(on: self, tokens: tokens)
+        return try await hostAction.perform(on: self, tokens: tokens)
     }
 
     func installBinary() async throws {
@@ -45,6 +50,72 @@ struct HostOperator: Sendable {
             let installer = distribution.installer(
                 for: target.host, in: store, version: version, channel: channel, scriptURL: scriptURL)
             try await privileged(script: installer.script, installer.arguments, step: .action(.install), timeout: .seconds(900))
+        }
+    }
+
+    /// Uploads an upgrade's binary beside the running one and checks its SHA-256 there.
+    func stageBinary() async throws {
+        guard case let .upload(binary, _) = desired.mode else { return }
+        try await upload(file: binary.path, to: files.stagedBinary, mode: 0o755, step: .action(.stageBinary))
+        try await verify(files.stagedBinary, sha256: binary.sha256, step: .action(.stageBinary))
+    }
+
+    /// Stops the service and renames the staged binary into place, keeping the one it replaces
+    /// for a rollback. The staged file is checked again: it is what the restart will run.
+    func swapStagedBinary() async throws {
+        guard case let .upload(binary, _) = desired.mode else { return }
+        let step = ProvisioningStep.action(.upgrade)
+        try await verify(files.stagedBinary, sha256: binary.sha256, step: step)
+        try await privileged(serviceManager.control("stop", service), step: step, timeout: .seconds(300))
+        try await privileged(
+            script: """
+                set -e
+                if [ -e "$1" ]; then ln -f -- "$1" "$3"; fi
+                mv -f -- "$2" "$1"
+                sync
+                """, [files.binary, files.stagedBinary, files.previousBinary], step: step)
+        if let after = distribution.afterBinaryUpload {
+            try await privileged(script: after.script, after.arguments, step: step)
+        }
+    }
+
+    /// Takes the upgrade's snapshot; returns its file name in the snapshots folder. SQLite: stops
+    /// the server first, so the copy is consistent (the swap that follows keeps it stopped).
+    func takeSnapshot() async throws -> String {
+        let step = ProvisioningStep.action(.snapshot)
+        guard let upgrade else { throw ProvisioningError(host: label, step: step, "the plan has no upgrade to snapshot for") }
+        let name = upgrade.snapshotName(run: run)
+        switch upgrade.datastore {
+        case .etcd:
+            try await privileged(distribution.etcdSnapshot(name: name), step: step, timeout: .seconds(600))
+        case .sqlite:
+            try await privileged(serviceManager.control("stop", service), step: step, timeout: .seconds(300))
+            try await privileged(
+                script: """
+                    set -e
+                    dir=$1/$2; shift 2
+                    mkdir -p -m 700 "$dir"
+                    for file in "$@"; do if [ -e "$file" ]; then cp -p -- "$file" "$dir/"; fi; done
+                    [ -e "$dir/${1##*/}" ] || { echo "no $1 to copy" >&2; exit 1; }
+                    sync
+                    """, [files.snapshots, name] + files.sqliteDatastore, step: step, timeout: .seconds(600))
+        }
+        // k3s adds the node name and a timestamp to an etcd snapshot's file name.
+        let listed = try await privileged(
+            script: #"for file in "$1/$2"*; do if [ -e "$file" ]; then echo "${file##*/}"; fi; done"#,
+            [files.snapshots, name], step: step)
+        guard let file = listed.stdoutText.split(separator: "\n").last.map(String.init) else {
+            throw ProvisioningError(host: label, step: step, "no snapshot named \(name) in \(files.snapshots) after taking it")
+        }
+        return file.shownAsUntrusted
+    }
+
+    private func verify(_ path: String, sha256: String, step: ProvisioningStep) async throws {
+        let result = try await privileged(["sha256sum", "--", path], step: step)
+        let found = String(result.stdoutText.prefix(64))
+        guard found == sha256 else {
+            throw ProvisioningError(
+                host: label, step: step, "\(path) has SHA-256 \(found.prefix(12)), not the binary's \(sha256.prefix(12))")
         }
     }
 

@@ -6,13 +6,19 @@ public struct ProvisioningError: Error, Sendable, Hashable, CustomStringConverti
     public var message: String
     public var lastSeen: String?
     public var logTail: String?
+    /// How to undo what the failed run changed (an upgrade's rollback), when that is possible.
+    public var rollback: String?
 
-    public init(host: String, step: ProvisioningStep, _ message: String, lastSeen: String? = nil, logTail: String? = nil) {
+    public init(
+        host: String, step: ProvisioningStep, _ message: String, lastSeen: String? = nil, logTail: String? = nil,
+        rollback: String? = nil
+    ) {
         self.host = host
         self.step = step
         self.message = message
         self.lastSeen = lastSeen
         self.logTail = logTail
+        self.rollback = rollback
     }
 
     /// One line for summaries.
@@ -24,6 +30,7 @@ public struct ProvisioningError: Error, Sendable, Hashable, CustomStringConverti
         if let logTail, !logTail.isEmpty {
             text += "\n  service log (last lines):\n" + logTail.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
         }
+        if let rollback { text += "\n  rollback: " + rollback }
         return text
     }
 }

@@ -7,7 +7,10 @@ struct Readiness: Sendable {
     var timeout: Duration
     var interval: Duration = .seconds(2)
 
-    func wait(for node: HostOperator, nodeName: String, cluster: HostOperator, requireEtcd: Bool) async throws {
+    /// `kubeletVersion`: after an upgrade, the node must report the target's version.
+    func wait(
+        for node: HostOperator, nodeName: String, cluster: HostOperator, requireEtcd: Bool, kubeletVersion: String? = nil
+    ) async throws {
         let deadline = ContinuousClock.now + timeout
         try await poll("the \(node.service) service to be active", on: node, deadline: deadline) {
             let result = try await node.runPrivileged(
@@ -23,7 +26,7 @@ struct Readiness: Sendable {
                 return (result.succeeded && text == "ok", text)
             }
         }
-        let what = "node \(nodeName) to be Ready\(requireEtcd ? " as an etcd member" : "")"
+        let what = "node \(nodeName) to be Ready\(kubeletVersion.map { " on \($0)" } ?? "")\(requireEtcd ? " as an etcd member" : "")"
         try await poll(what, on: node, deadline: deadline) {
             let result = try await cluster.runPrivileged(
                 cluster.distribution.kubectl(["get", "node", nodeName, "-o", "json", "--request-timeout=5s"]), step: .readiness,
@@ -36,8 +39,10 @@ struct Readiness: Sendable {
             }
             // EtcdIsVoter is absent before k3s v1.25.16/1.26.11/1.27.8/1.28.4: then the etcd role must do.
             let ready = facts.ready && (!requireEtcd || (facts.roles.contains("etcd") && facts.etcdVoter != false))
+                && (kubeletVersion == nil || facts.kubeletVersion == kubeletVersion)
             let voter = facts.etcdVoter.map { ", EtcdIsVoter=\($0 ? "True" : "False")" } ?? ""
-            return (ready, "\(facts.ready ? "Ready" : "NotReady"), roles: \(facts.roles.joined(separator: ",").nilIfEmpty ?? "<none>")\(voter)")
+            let version = (facts.kubeletVersion?.shownAsUntrusted).map { ", kubelet \($0)" } ?? ""
+            return (ready, "\(facts.ready ? "Ready" : "NotReady")\(version), roles: \(facts.roles.joined(separator: ",").nilIfEmpty ?? "<none>")\(voter)")
         }
     }
 

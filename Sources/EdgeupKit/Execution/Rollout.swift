@@ -31,6 +31,8 @@ public struct StoreOutcome: Sendable, Hashable {
     public var store: String
     public var result: Result
     public var message: String?
+    /// The snapshot the run took before an upgrade (its file name on the first server).
+    public var snapshot: String?
 
     public init(store: String, result: Result, message: String? = nil) {
         self.store = store

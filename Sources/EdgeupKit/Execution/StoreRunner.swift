@@ -52,10 +52,12 @@ public struct StoreRunner: Sendable {
         let store = work.store
         events(RunEvent(.storeStarted, run: run, store: store.name))
         var done: [String] = []
-        let outcome: StoreOutcome
+        var outcome: StoreOutcome
         do {
-            done = try await execute(work)
+            let progress = try await execute(work)
+            done = progress.done
             outcome = StoreOutcome(store: store.name, converged: true)
+            outcome.snapshot = progress.snapshot
         } catch let error as ProvisioningError {
             outcome = StoreOutcome(store: store.name, converged: false, message: Self.interrupted(error.description))
         } catch {
@@ -70,7 +72,7 @@ public struct StoreRunner: Sendable {
         return outcome
     }
 
-    private func execute(_ work: StoreWork) async throws -> [String] {
+    private func execute(_ work: StoreWork) async throws -> Progress {
         let (store, plan) = (work.store, work.plan)
         if let problem = plan.problems.first {
             // One problem names its host in the label; several are listed with theirs.
@@ -81,7 +83,7 @@ public struct StoreRunner: Sendable {
             throw ProvisioningError(
                 host: store.name, step: .preflight, plan.problems.map(\.description).joined(separator: "; "))
         }
-        guard let firstHost = store.firstServer else { return [] }
+        guard let firstHost = store.firstServer else { return Progress() }
         let first = try await makeOperator(firstHost, work)
         let lock = StoreLock(first: first, run: run, owner: StoreLock.localOwner)
         if case let .tookOver(previous) = try await lock.acquire() {
@@ -108,72 +110,138 @@ public struct StoreRunner: Sendable {
         Task.isCancelled ? "interrupted: \(message)" : message
     }
 
-    /// The store's actions, under its lock.
-    private func execute(_ work: StoreWork, first: HostOperator) async throws -> [String] {
-        let store = work.store
-        let firstHost = first.target.host
-        let tokens = TokenSource(first: first)
+    /// What a store's run did so far: its steps, the snapshot it took, and whether a node was
+    /// already taken down for an upgrade (from then on a failure names the rollback).
+    private struct Progress: Sendable {
         var done: [String] = []
-        // Servers one at a time: etcd admits one learner at a time, and a restart of an HA store
-        // must keep a quorum.
-        for server in store.servers {
-            let actions = work.actions(on: server)
-            guard !actions.isEmpty else { continue }
-            let node = server.name == firstHost.name ? first : try await makeOperator(server, work)
-            done += try await converge(node, actions, cluster: first, tokens: tokens, work: work)
+        var snapshot: String?
+        var upgradeBegan = false
+
+        mutating func merge(_ other: Progress) {
+            done += other.done
+            snapshot = other.snapshot ?? snapshot
+            upgradeBegan = upgradeBegan || other.upgradeBegan
         }
-        let agents = store.agents.filter { !work.actions(on: $0).isEmpty }
-        var failures: [ProvisioningError] = []
-        for batchStart in stride(from: 0, to: agents.count, by: max(1, options.agentBatchSize)) {
-            let batch = agents[batchStart..<min(batchStart + options.agentBatchSize, agents.count)]
-            let results = await withTaskGroup(of: Result<[String], ProvisioningError>.self) { group in
-                for agent in batch {
-                    group.addTask {
-                        do {
-                            let node = try await makeOperator(agent, work)
-                            return .success(try await converge(
-                                node, work.actions(on: agent), cluster: first, tokens: tokens, work: work))
-                        } catch let error as ProvisioningError {
-                            return .failure(error)
-                        } catch {
-                            return .failure(ProvisioningError(host: "\(store.name)/\(agent.name)", step: .join, "\(error)"))
-                        }
-                    }
-                }
-                return await group.reduce(into: []) { $0.append($1) }
+    }
+
+    /// The store's actions, under its lock.
+    private func execute(_ work: StoreWork, first: HostOperator) async throws -> Progress {
+        var progress = Progress()
+        do {
+            let tokens = TokenSource(first: first)
+            try await stage(work, tokens: tokens, progress: &progress)
+            try await convergeHosts(work, first: first, tokens: tokens, progress: &progress)
+        } catch var error as ProvisioningError {
+            if let upgrade = work.upgrade, progress.upgradeBegan || upgrade.started {
+                error.rollback = UpgradeRollback.steps(
+                    store: work.store, upgrade: upgrade, snapshot: progress.snapshot ?? upgrade.earlierSnapshot,
+                    files: first.files, service: first.service)
             }
-            for result in results {
-                switch result {
-                case let .success(steps): done += steps
-                case let .failure(error): failures.append(error)
-                }
-            }
-        }
-        if let failure = failures.first {
-            var error = failure
-            if failures.count > 1 { error.message += " (and \(failures.count - 1) more agent\(failures.count > 2 ? "s" : ""))" }
             throw error
         }
+        let store = work.store
         let playbookActions = work.actions(.applyPlaybook)
         if !playbookActions.isEmpty {
             let applier = PlaybookApplier(
                 store: store, playbooks: work.playbooks, first: first, makeOperator: { try await makeOperator($0, work) },
                 events: events, run: run)
-            done += try await applier.apply(playbookActions)
+            progress.done += try await applier.apply(playbookActions)
         }
         if !work.actions(.fetchKubeconfig).isEmpty {
             try await fetchKubeconfig(store, from: first)
-            done.append("fetch-kubeconfig")
+            progress.done.append("fetch-kubeconfig")
         }
-        return done
+        return progress
     }
 
-    /// One host's actions, then its readiness if it was (re)started.
-    private func converge(
-        _ node: HostOperator, _ actions: [PlannedAction], cluster: HostOperator, tokens: TokenSource, work: StoreWork
-    ) async throws -> [String] {
+    /// The stage phase: every host's staged steps, in parallel batches, all before any host's own
+    /// steps; a failure anywhere stops the store with nothing restarted.
+    private func stage(_ work: StoreWork, tokens: TokenSource, progress: inout Progress) async throws {
+        let staged = work.plan.actions.filter { $0.kind.phase == .stage }
+        let hosts = work.store.hosts.filter { host in staged.contains { $0.host == host.id } }
+        let size = max(1, options.agentBatchSize)
+        for batchStart in stride(from: 0, to: hosts.count, by: size) {
+            let batch = hosts[batchStart..<min(batchStart + size, hosts.count)]
+            let results = await withTaskGroup(of: Result<Progress, ProvisioningError>.self) { group in
+                for host in batch {
+                    group.addTask {
+                        do {
+                            let node = try await makeOperator(host, work)
+                            var hostProgress = Progress()
+                            try await perform(
+                                staged.filter { $0.host == host.id }, on: node, tokens: tokens, work: work, progress: &hostProgress)
+                            return .success(hostProgress)
+                        } catch {
+                            return .failure(Self.provisioningError(error, host: host, store: work.store, step: .action(.stageBinary)))
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            try merge(results, into: &progress)
+        }
+    }
+
+    private func convergeHosts(_ work: StoreWork, first: HostOperator, tokens: TokenSource, progress: inout Progress) async throws {
         let store = work.store
-        var done: [String] = []
+        let firstHost = first.target.host
+        // Servers one at a time: etcd admits one learner at a time, and a restart of an HA store
+        // must keep a quorum. Agents start only once every server has converged.
+        for server in store.servers {
+            let actions = work.actions(on: server)
+            guard !actions.isEmpty else { continue }
+            let node = server.name == firstHost.name ? first : try await makeOperator(server, work)
+            try await converge(node, actions, cluster: first, tokens: tokens, work: work, progress: &progress)
+        }
+        let agents = store.agents.filter { !work.actions(on: $0).isEmpty }
+        for batchStart in stride(from: 0, to: agents.count, by: max(1, options.agentBatchSize)) {
+            let batch = agents[batchStart..<min(batchStart + options.agentBatchSize, agents.count)]
+            let results = await withTaskGroup(of: Result<Progress, ProvisioningError>.self) { group in
+                for agent in batch {
+                    group.addTask {
+                        var agentProgress = Progress()
+                        do {
+                            let node = try await makeOperator(agent, work)
+                            try await converge(
+                                node, work.actions(on: agent), cluster: first, tokens: tokens, work: work,
+                                progress: &agentProgress)
+                            return .success(agentProgress)
+                        } catch {
+                            return .failure(Self.provisioningError(error, host: agent, store: store, step: .join))
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            try merge(results, into: &progress)
+        }
+    }
+
+    /// Adds a batch's progress; throws its first failure, counting the others.
+    private func merge(_ results: [Result<Progress, ProvisioningError>], into progress: inout Progress) throws {
+        var failures: [ProvisioningError] = []
+        for result in results {
+            switch result {
+            case let .success(hostProgress): progress.merge(hostProgress)
+            case let .failure(error): failures.append(error)
+            }
+        }
+        guard var error = failures.first else { return }
+        if failures.count > 1 { error.message += " (and \(failures.count - 1) more host\(failures.count > 2 ? "s" : ""))" }
+        throw error
+    }
+
+    private static func provisioningError(_ error: any Error, host: Host, store: Store, step: ProvisioningStep) -> ProvisioningError {
+        error as? ProvisioningError ?? ProvisioningError(host: "\(store.name)/\(host.name)", step: step, "\(error)")
+    }
+
+    /// One host's actions, then its readiness if it was (re)started: on an upgrade, Ready on the
+    /// target's kubelet version.
+    private func converge(
+        _ node: HostOperator, _ actions: [PlannedAction], cluster: HostOperator, tokens: TokenSource, work: StoreWork,
+        progress: inout Progress
+    ) async throws {
+        let store = work.store
         if !store.isFirstServer(node.target.host), actions.contains(where: { $0.kind == .start }),
             let url = node.distribution.joinURL(for: store)
         {
@@ -185,27 +253,39 @@ public struct StoreRunner: Sendable {
             // and the next plan owes the restart instead of calling the host converged.
             try await node.markPendingRestart("\(restart.kind.rawValue): \(restart.reason)")
         }
-        for action in actions {
-            events(RunEvent(.stepStarted, run: run, store: store.name, host: node.target.host.name, action: action.kind, message: action.reason))
-            do {
-                try await node.perform(action, tokens: tokens)
-            } catch let error as ProvisioningError {
-                events(RunEvent(.stepFinished, run: run, store: store.name, host: node.target.host.name, action: action.kind, outcome: .failed, message: error.summary))
-                throw error
-            }
-            events(RunEvent(.stepFinished, run: run, store: store.name, host: node.target.host.name, action: action.kind, outcome: .changed))
-            done.append("\(action.kind.rawValue) on \(node.target.host.name)")
-        }
+        try await perform(actions, on: node, tokens: tokens, work: work, progress: &progress)
         if restart != nil {
             let host = node.target.host
             let nodeName = node.nodeName
             let requireEtcd = store.datastore == .etcd && host.role == .server
+            let upgraded = actions.contains { $0.kind == .upgrade }
             try await Readiness(timeout: options.readinessTimeout).wait(
-                for: node, nodeName: nodeName, cluster: cluster, requireEtcd: requireEtcd)
+                for: node, nodeName: nodeName, cluster: cluster, requireEtcd: requireEtcd,
+                kubeletVersion: upgraded ? node.desired.version?.description : nil)
             try await node.clearPendingRestart()
             events(RunEvent(.stepFinished, run: run, store: store.name, host: node.target.host.name, outcome: .ok, message: "node \(nodeName) Ready"))
         }
-        return done
+    }
+
+    private func perform(
+        _ actions: [PlannedAction], on node: HostOperator, tokens: TokenSource, work: StoreWork, progress: inout Progress
+    ) async throws {
+        let (store, host) = (work.store, node.target.host.name)
+        for action in actions {
+            events(RunEvent(.stepStarted, run: run, store: store.name, host: host, action: action.kind, message: action.reason))
+            if action.kind == .upgrade || (action.kind == .snapshot && store.datastore == .sqlite) { progress.upgradeBegan = true }
+            let report: String?
+            do {
+                report = try await node.perform(action, tokens: tokens)
+            } catch let error as ProvisioningError {
+                events(RunEvent(.stepFinished, run: run, store: store.name, host: host, action: action.kind, outcome: .failed, message: error.summary))
+                throw error
+            }
+            if action.kind == .snapshot { progress.snapshot = report }
+            events(RunEvent(
+                .stepFinished, run: run, store: store.name, host: host, action: action.kind, outcome: .changed, message: report))
+            progress.done.append("\(action.kind.rawValue) on \(host)")
+        }
     }
 
     private func makeOperator(_ host: Host, _ work: StoreWork) async throws -> HostOperator {
@@ -219,7 +299,7 @@ public struct StoreRunner: Sendable {
             let sudo = try session.access.sudo(for: host, in: store)
             let journal = journal
             return HostOperator(
-                target: target, remote: remote, sudo: sudo, planned: planned,
+                target: target, remote: remote, sudo: sudo, planned: planned, upgrade: work.upgrade, run: run,
                 log: { text in journal?.log(store: store.name, host: host.name, text) })
         } catch {
             throw ProvisioningError(error, on: target.label, step: .connect)

@@ -72,6 +72,9 @@ public enum FactsProbe {
                     esac
                 done < "$record"
             done
+            for snapshot in \(K3sPaths.snapshots)/\(K3sPaths.snapshotPrefix)*; do
+                [ -e "$snapshot" ] && echo "snapshot=${snapshot##*/}"
+            done
             awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print "listen=" a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
             awk 'NR > 1 && $2 == "00000000" { found = 1 } END { if (found) print "default_route=1" }' /proc/net/route 2>/dev/null
             if [ "\(role.rawValue)" = server ] && [ -x \(K3sPaths.binary) ] && [ -f \(K3sPaths.kubeconfig) ]; then
@@ -89,6 +92,7 @@ public enum FactsProbe {
         var images: [String: Int] = [:]
         var playbooks: [String: String] = [:]
         var configKeys: [String: String] = [:]
+        var snapshots: [String] = []
         for line in output.split(separator: "\n") {
             guard let equals = line.firstIndex(of: "=") else { continue }
             let key = String(line[..<equals])
@@ -102,6 +106,13 @@ public enum FactsProbe {
             case "playbook":
                 let parts = value.split(separator: " ", maxSplits: 1)
                 if parts.count == 2 { playbooks[String(parts[1])] = String(parts[0]) }
+            case "snapshot":
+                // A file name the host reports: kept only when it is one edgeup could have made.
+                if value.hasPrefix(K3sPaths.snapshotPrefix), value.count <= 200,
+                    value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == ".") })
+                {
+                    snapshots.append(value)
+                }
             case "config_key":
                 // `KEY SHA256  -`: a key name is shown in plans, so only flag-shaped names are kept.
                 let parts = value.split(separator: " ")
@@ -130,7 +141,7 @@ public enum FactsProbe {
             scriptsSHA256: nonEmpty("scripts_sha256"),
             airgapImages: images,
             apiReady: values["api_ready"] == "1",
-            nodes: nodes)
+            nodes: nodes, snapshots: snapshots)
         let machine = values["machine"] ?? ""
         return HostFacts(
             machine: machine, architecture: ExecutableArchitecture.fromUname(machine),

@@ -7,7 +7,9 @@ public struct K3sDistribution: Distribution {
 
     public var files: DistributionFiles {
         DistributionFiles(
-            binary: K3sPaths.binary, configDirectory: K3sPaths.configDirectory, config: K3sPaths.config,
+            binary: K3sPaths.binary, stagedBinary: K3sPaths.stagedBinary, previousBinary: K3sPaths.previousBinary,
+            snapshots: K3sPaths.snapshots, sqliteDatastore: K3sPaths.sqliteDatastore, snapshotPrefix: K3sPaths.snapshotPrefix,
+            configDirectory: K3sPaths.configDirectory, config: K3sPaths.config,
             joinToken: K3sPaths.joinTokenFile, agentToken: K3sPaths.agentTokenFile, serverToken: K3sPaths.serverToken,
             pendingRestart: K3sPaths.pendingRestartFile, kubeconfig: K3sPaths.kubeconfig,
             airgapImages: K3sPaths.airgapImages, autoDeployManifests: K3sPaths.autoDeployManifests,
@@ -70,6 +72,15 @@ public struct K3sDistribution: Distribution {
 
     public func kubectl(_ arguments: [String]) -> [String] {
         [K3sPaths.binary, "kubectl"] + arguments
+    }
+
+    public func etcdSnapshot(name: String) -> [String] {
+        [K3sPaths.binary, "etcd-snapshot", "save", "--name", name]
+    }
+
+    /// k3s's documented renewal: run while k3s is stopped; the next start issues new certificates.
+    public func rotateCertificates() -> [String] {
+        [K3sPaths.binary, "certificate", "rotate"]
     }
 
     /// The secure form `K10<CA hash>::<user>:<secret>`: a joiner verifies the server's CA with it.

@@ -1,6 +1,10 @@
 /// Where k3s keeps things on a host. Only the K3s module knows these paths.
 public enum K3sPaths {
     public static let binary = "/usr/local/bin/k3s"
+    /// An upgrade's binary waits here (same folder: the swap is a rename) until the node restarts.
+    public static let stagedBinary = "/usr/local/bin/k3s.edgeup-staged"
+    /// The binary an upgrade replaced, kept for the documented rollback.
+    public static let previousBinary = "/usr/local/bin/k3s.edgeup-previous"
     /// Tools k3s serves from its one binary when called by these names.
     public static let links = ["kubectl", "crictl", "ctr"].map { "/usr/local/bin/\($0)" }
     public static let configDirectory = "/etc/rancher/k3s"
@@ -19,6 +23,12 @@ public enum K3sPaths {
     public static let kubeconfig = "/etc/rancher/k3s/k3s.yaml"
     public static let dataDirectory = "/var/lib/rancher/k3s"
     public static let serverToken = "/var/lib/rancher/k3s/server/token"
+    /// Where `k3s etcd-snapshot save` writes, and where edgeup keeps its SQLite copies too.
+    public static let snapshots = "/var/lib/rancher/k3s/server/db/snapshots"
+    /// The SQLite datastore and its write-ahead log files.
+    public static let sqliteDatastore = ["state.db", "state.db-wal", "state.db-shm"].map { "/var/lib/rancher/k3s/server/db/\($0)" }
+    /// edgeup names its pre-upgrade snapshots with this prefix.
+    public static let snapshotPrefix = "edgeup-pre-"
     public static let autoDeployManifests = "/var/lib/rancher/k3s/server/manifests"
     public static let airgapImages = "/var/lib/rancher/k3s/agent/images"
     public static let killallScript = "/usr/local/bin/k3s-killall.sh"

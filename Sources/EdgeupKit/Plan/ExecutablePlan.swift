@@ -33,6 +33,8 @@ public struct StoreWork: Sendable {
     public var hosts: [HostID: HostWork]
     /// The store's rendered playbooks; `apply-playbook` actions name units of these.
     public var playbooks: StorePlaybooks
+    /// The store's upgrade, when a host needs one: its target and snapshot.
+    var upgrade: StoreUpgrade?
 
     public init(store: Store, plan: StorePlan, hosts: [HostID: HostWork], playbooks: StorePlaybooks) {
         self.store = store
@@ -41,9 +43,9 @@ public struct StoreWork: Sendable {
         self.playbooks = playbooks
     }
 
-    /// The host-level actions of `host`, in execution order.
+    /// The host's own steps, in execution order (staging, done for all hosts first, is not among them).
     public func actions(on host: Host) -> [PlannedAction] {
-        plan.actions.filter { $0.host == host.id && !$0.kind.isStoreWide }
+        plan.actions.filter { $0.host == host.id && $0.kind.phase == .host }
     }
 
     public func actions(_ kind: ActionKind) -> [PlannedAction] {

@@ -96,6 +96,8 @@ public struct UnitReference: Sendable, Hashable, Codable {
 
 public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
     case install
+    case stageBinary = "stage-binary"
+    case snapshot
     case upgrade
     case uploadImages = "upload-images"
     case writeScripts = "write-scripts"
@@ -108,8 +110,26 @@ public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Compa
     case applyPlaybook = "apply-playbook"
     case fetchKubeconfig = "fetch-kubeconfig"
 
+    /// When the store runner performs an action.
+    public enum Phase: Sendable {
+        /// On every host of the store before any host's other steps (nothing restarts until all succeed).
+        case stage
+        /// In the host's own steps (servers one at a time, then agents in batches).
+        case host
+        /// After the hosts converge.
+        case store
+    }
+
+    public var phase: Phase {
+        switch self {
+        case .stageBinary: .stage
+        case .applyPlaybook, .fetchKubeconfig: .store
+        default: .host
+        }
+    }
+
     /// Performed by the store runner after the hosts converge, not by a host's own steps.
-    public var isStoreWide: Bool { self == .applyPlaybook || self == .fetchKubeconfig }
+    public var isStoreWide: Bool { phase == .store }
 
     public static func < (a: ActionKind, b: ActionKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

@@ -47,6 +47,7 @@ public struct Planner: Sendable {
         let distribution = Distributions.distribution(for: store)
         let first = store.firstServer.flatMap { observations[$0.id]?.facts }
         problems += duplicateIdentities(store, observations)
+        var contexts: [HostPlanContext] = []
         for host in store.hosts {
             guard let observation = observations[host.id] else {
                 problems.append(PlanProblem(host: host.id, message: "no facts were gathered", kind: .noFacts))
@@ -74,13 +75,18 @@ public struct Planner: Sendable {
                     desired: desired, first: first, allowDowngrade: allowDowngrade)
                 let hostProblems = preflight(host, store, facts, desired, first: first) + HostActions.refusals(context)
                 problems += hostProblems
-                if hostProblems.isEmpty {
-                    actions += HostActions.plan(context)
-                }
+                if hostProblems.isEmpty { contexts.append(context) }
             }
         }
-        if problems.isEmpty, actions.contains(where: { $0.kind == .upgrade }) {
-            problems += unhealthyForUpgrade(store, nodes: first?.k3s.nodes ?? [], hosts: hosts)
+        let upgrade = storeUpgrade(store, contexts, first: first)
+        for var context in contexts {
+            context.upgrade = upgrade
+            actions += HostActions.plan(context)
+        }
+        // Listed in the order apply runs them: every host's staging before any host's own steps.
+        actions = actions.filter { $0.kind.phase == .stage } + actions.filter { $0.kind.phase != .stage }
+        if problems.isEmpty, upgrade != nil {
+            problems += unhealthyForUpgrade(store, nodes: first?.k3s.nodes ?? [], hosts: hosts, observations: observations)
         }
         if playbooksOnly, let server = store.firstServer, let first, !(first.k3s.serviceActive && first.k3s.apiReady) {
             problems.append(PlanProblem(
@@ -101,9 +107,11 @@ public struct Planner: Sendable {
         let plan = StorePlan(
             store: store.id, actions: actions, problems: problems,
             factsFingerprint: Self.fingerprint(of: observations))
-        return StoreWork(
+        var work = StoreWork(
             store: store, plan: plan, hosts: hosts,
             playbooks: playbooks[store.name] ?? StorePlaybooks(store: store.name, units: []))
+        work.upgrade = upgrade
+        return work
     }
 
     // MARK: desired state and preflight
@@ -187,9 +195,30 @@ public struct Planner: Sendable {
 
     /// An upgrade starts only from a healthy store: every node Ready, every etcd server a voter.
     /// A node that is not would make the upgrade's gates fail for reasons the upgrade did not cause.
-    private func unhealthyForUpgrade(_ store: Store, nodes: [NodeFacts], hosts: [HostID: HostWork]) -> [PlanProblem] {
+    /// The store's upgrade, if any host needs one; "started" when another host already runs the
+    /// target, so a re-run continues instead of taking a second snapshot mid-way.
+    private func storeUpgrade(_ store: Store, _ contexts: [HostPlanContext], first: HostFacts?) -> StoreUpgrade? {
+        let upgrade = UpgradeAction()
+        guard let sample = contexts.first(where: { upgrade.need($0) != nil }) else { return nil }
+        let target: String
+        switch sample.desired.mode {
+        case let .upload(binary, _): target = sample.desired.version?.description ?? "binary \(binary.sha256.prefix(12))"
+        case .installer: target = sample.desired.version?.description ?? "the installer's release"
+        }
+        return StoreUpgrade(
+            target: target, started: contexts.contains { $0.installed && upgrade.need($0) == nil },
+            datastore: store.datastore, existingSnapshots: first?.k3s.snapshots ?? [],
+            prefix: sample.distribution.files.snapshotPrefix)
+    }
+
+    /// A node edgeup itself left mid-restart (its host still owes the restart) is the one a re-run
+    /// continues with, not a reason to refuse the upgrade.
+    private func unhealthyForUpgrade(
+        _ store: Store, nodes: [NodeFacts], hosts: [HostID: HostWork], observations: [HostID: HostObservation]
+    ) -> [PlanProblem] {
         let hostOfNode = Dictionary(hosts.values.map { ($0.nodeName, $0.host.id) }, uniquingKeysWith: { first, _ in first })
         return nodes.compactMap { node in
+            if let host = hostOfNode[node.name], observations[host]?.facts?.k3s.pendingRestart != nil { return nil }
             let state = !node.ready ? "NotReady" : node.etcdVoter == false ? "not an etcd voter" : nil
             return state.map { state in
                 PlanProblem(

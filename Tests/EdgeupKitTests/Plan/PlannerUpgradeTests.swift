@@ -39,9 +39,11 @@ extension PlannerTests {
         let plan = planner.plan(ha, observations: running("v1.30.9+k3s1", on: ["s1", "s2", "s3", "a1"]))
         #expect(plan.problems.isEmpty, "\(plan.problems)")
         #expect(summary(plan) == [
-            "upgrade s1", "restart s1", "upgrade s2", "restart s2", "upgrade s3", "restart s3", "upgrade a1", "restart a1",
-            "fetch-kubeconfig s1",
+            "stage-binary s1", "stage-binary s2", "stage-binary s3", "stage-binary a1",
+            "snapshot s1", "upgrade s1", "restart s1", "upgrade s2", "restart s2", "upgrade s3", "restart s3",
+            "upgrade a1", "restart a1", "fetch-kubeconfig s1",
         ])
+        #expect(plan.actions[4].reason == "etcd snapshot edgeup-pre-v1-31-4-k3s1-<run> before the first restart")
     }
 
     @Test func anUnhealthyStoreIsNotUpgraded() {

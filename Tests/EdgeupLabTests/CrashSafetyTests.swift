@@ -138,8 +138,8 @@ extension LabTests {
 
             // SIGINT while a restart stalls: a clean stop (summary, journal, lock released), exit 130.
             try lab.exec("shop-s1", "touch /run/lab-systemd/hold-restart")
-            let started = try startEdgeup(lab, ["apply", try labelled("two")], env: env)
-            #expect(try waitForStep(lab, started.earlier, host: "shop-s1", action: "restart"))
+            let started = try lab.startEdgeup(["apply", try labelled("two")], env: env)
+            #expect(try lab.waitForStep(started.earlier, host: "shop-s1", action: "restart"))
             kill(started.process.processIdentifier, SIGINT)
             let stopped = Date().addingTimeInterval(30)
             while started.process.isRunning, Date() < stopped { usleep(100_000) }
@@ -148,7 +148,7 @@ extension LabTests {
             let stderr = try String(contentsOfFile: started.stderr, encoding: .utf8)
             #expect(stderr.contains("SIGINT: stopping"), "\(stderr)")
             #expect(stderr.contains("interrupted"), "the summary says why the store failed: \(stderr)")
-            let journal = try journalText(lab, excluding: started.earlier)
+            let journal = try lab.journalText(excluding: started.earlier)
             #expect(journal.contains(#""kind":"run-finished""#) && journal.contains("interrupted by signal 2"))
             #expect(try lab.exec("shop-s1", "test -e \(lock) && echo held || echo free").stdout.contains("free"))
             try lab.exec("shop-s1", "rm -f /run/lab-systemd/hold-restart")
@@ -157,51 +157,10 @@ extension LabTests {
         }
     }
 
-    /// Starts edgeup in the background, its stderr in a file; `earlier` are the run folders before it.
-    func startEdgeup(_ lab: Lab, _ arguments: [String], env: [String: String]) throws
-        -> (process: Process, stderr: String, earlier: Set<String>)
-    {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: edgeupExecutable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let stderr = lab.directory + "/apply-\(UUID().uuidString.prefix(8)).err"
-        _ = FileManager.default.createFile(atPath: stderr, contents: nil)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
-        process.standardInput = FileHandle.nullDevice
-        let earlier = Set((try? FileManager.default.contentsOfDirectory(atPath: lab.directory + "/state/runs")) ?? [])
-        try process.run()
-        return (process, stderr, earlier)
-    }
-
-    /// The journals of the runs not in `earlier`.
-    func journalText(_ lab: Lab, excluding earlier: Set<String>) throws -> String {
-        let runs = Set((try? FileManager.default.contentsOfDirectory(atPath: lab.directory + "/state/runs")) ?? [])
-        return runs.subtracting(earlier).compactMap {
-            try? String(contentsOfFile: "\(lab.directory)/state/runs/\($0)/journal.jsonl", encoding: .utf8)
-        }.joined(separator: "\n")
-    }
-
-    /// Waits (up to 2 minutes) until a new run has started `action` on `host`.
-    func waitForStep(_ lab: Lab, _ earlier: Set<String>, host: String, action: String) throws -> Bool {
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            if try journalText(lab, excluding: earlier).split(separator: "\n").contains(where: {
-                $0.contains(#""host":"\#(host)""#) && $0.contains(#""kind":"step-started""#) && $0.contains(#""action":"\#(action)""#)
-            }) {
-                usleep(500_000)
-                return true
-            }
-            usleep(50_000)
-        }
-        return false
-    }
-
     /// Runs `edgeup apply` and SIGKILLs it once it has started restarting `host`; true if it was killed.
     func applyKilledAtRestart(_ lab: Lab, _ inventory: String, host: String, env: [String: String]) throws -> Bool {
-        let started = try startEdgeup(lab, ["apply", inventory, "--stores", "shop"], env: env)
-        guard try waitForStep(lab, started.earlier, host: host, action: "restart") else {
+        let started = try lab.startEdgeup(["apply", inventory, "--stores", "shop"], env: env)
+        guard try lab.waitForStep(started.earlier, host: host, action: "restart") else {
             started.process.terminate()
             return false
         }

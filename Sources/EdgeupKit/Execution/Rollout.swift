@@ -53,6 +53,11 @@ public struct RolloutResult: Sendable, Hashable {
     /// Stores that never started, with the reason.
     public var notStarted: [String: String]
 
+    public init(outcomes: [StoreOutcome], notStarted: [String: String]) {
+        self.outcomes = outcomes
+        self.notStarted = notStarted
+    }
+
     public var allConverged: Bool { notStarted.isEmpty && outcomes.allSatisfy(\.converged) }
     public var failed: [StoreOutcome] { outcomes.filter { !$0.converged } }
 }

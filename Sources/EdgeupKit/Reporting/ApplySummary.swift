@@ -18,6 +18,13 @@ public struct ApplySummary: Sendable {
             "  failed         \(failed.count)",
             "  not started    \(result.notStarted.count)",
         ]
+        let snapshots = result.outcomes.compactMap { outcome in outcome.snapshot.map { (outcome.store, $0) } }.sorted { $0.0 < $1.0 }
+        if !snapshots.isEmpty {
+            lines.append("")
+            lines.append("Snapshots taken before upgrading (on each store's first server):")
+            lines += snapshots.prefix(20).map { "  \($0.0): \($0.1)" }
+            if snapshots.count > 20 { lines.append("  … +\(snapshots.count - 20) more (each store's run events name its snapshot)") }
+        }
         if !failed.isEmpty {
             lines.append("")
             lines.append(style.red("Failed stores:"))

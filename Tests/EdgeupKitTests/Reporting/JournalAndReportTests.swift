@@ -70,6 +70,15 @@ import Testing
         // Well-formed: Foundation's XML parser accepts it.
         #expect(XMLParserDelegateCheck.parses(xml))
     }
+
+    @Test func theSummaryNamesEachUpgradeSnapshot() {
+        var upgraded = StoreOutcome(store: "store-b", result: .converged)
+        upgraded.snapshot = "edgeup-pre-v1-32-1-k3s1-20261203t101500z-3f9a-s1-1764756900"
+        let result = RolloutResult(outcomes: [StoreOutcome(store: "store-a", result: .unchanged), upgraded], notStarted: [:])
+        let text = ApplySummary(result: result, style: TerminalStyle(colors: false)).text
+        #expect(text.contains("Snapshots taken before upgrading (on each store's first server):\n  store-b: \(upgraded.snapshot!)\n"))
+        #expect(!text.contains("store-a:"))
+    }
 }
 
 #if canImport(FoundationXML)

@@ -50,7 +50,7 @@ extension LabTests {
             let reached = try lab.waitForStep(killed.earlier, host: "ha-s2", action: "upgrade")
             kill(killed.process.processIdentifier, SIGKILL)
             killed.process.waitUntilExit()
-            try #require(reached, "the HA store's upgrade reached ha-s2: \(try String(contentsOfFile: killed.stderr, encoding: .utf8))")
+            try #require(reached, "the HA store's upgrade reached ha-s2: \((try? String(contentsOfFile: killed.stderr, encoding: .utf8)) ?? "")")
             let firstJournal = try lab.journalText(excluding: killed.earlier)
             let snapshots = try lab.exec("ha-s1", "ls /var/lib/rancher/k3s/server/db/snapshots").stdout
             #expect(snapshots.contains("edgeup-pre-v1-32-1-k3s1-"), "the etcd snapshot exists: \(snapshots)")

@@ -48,7 +48,11 @@ public struct RunEvent: Sendable, Hashable, Codable {
     public var jsonLine: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        // Milliseconds: a node's restart window is measured from these times.
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        }
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
     }
 

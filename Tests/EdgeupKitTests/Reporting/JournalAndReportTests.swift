@@ -53,7 +53,7 @@ import Testing
             message: "exit 1", time: Date(timeIntervalSince1970: 0))
         #expect(event.plainLine == "1970-01-01T00:00:00Z s1/pi write-config: failed exit 1")
         #expect(!event.jsonLine.contains("\n"))
-        #expect(event.jsonLine.contains("\"time\":\"1970-01-01T00:00:00Z\""))
+        #expect(event.jsonLine.contains("\"time\":\"1970-01-01T00:00:00.000Z\""), "milliseconds: restart windows are measured from these")
     }
 
     @Test func junitHasOneCasePerStore() throws {

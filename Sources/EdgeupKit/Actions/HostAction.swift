@@ -8,7 +8,7 @@ protocol HostAction: Sendable {
     func refusal(_ context: HostPlanContext) -> PlanProblem?
     /// Performs the step; returns what its event and the store's summary should name, if anything
     /// (a snapshot's file).
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String?
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String?
 }
 
 extension HostAction {
@@ -30,6 +30,8 @@ struct HostPlanContext: Sendable {
     var allowDowngrade = false
     /// The store's upgrade, when any host of it needs one.
     var upgrade: StoreUpgrade?
+    /// `--drain`: how agents are drained before an upgrade restarts them.
+    var drain: DrainPolicy?
 
     var installed: Bool { facts.k3s.installed }
     var isFirstServer: Bool { store.isFirstServer(host) }
@@ -49,8 +51,8 @@ struct ActionNeed: Sendable {
 /// Every host action, in execution order (the order `ActionKind` declares).
 enum HostActions {
     static let all: [any HostAction] = [
-        InstallAction(), StageBinaryAction(), SnapshotAction(), UpgradeAction(), UploadImagesAction(), WriteScriptsAction(), WriteServiceAction(),
-        WriteConfigAction(), WriteTokenAction(), WriteAgentTokenAction(), StartAction(), RestartAction(),
+        InstallAction(), StageBinaryAction(), SnapshotAction(), DrainAction(), UpgradeAction(), UploadImagesAction(), WriteScriptsAction(), WriteServiceAction(),
+        WriteConfigAction(), WriteTokenAction(), WriteAgentTokenAction(), StartAction(), RestartAction(), UncordonAction(),
     ]
 
     static func action(_ kind: ActionKind) -> (any HostAction)? {

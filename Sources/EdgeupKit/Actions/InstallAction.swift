@@ -12,7 +12,7 @@ struct InstallAction: HostAction {
         }
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
         try await node.installBinary()
         return nil
     }

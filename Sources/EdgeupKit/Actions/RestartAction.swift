@@ -17,7 +17,7 @@ struct RestartAction: HostAction {
         return nil
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
         try await node.serviceCommand(.restart)
         return nil
     }

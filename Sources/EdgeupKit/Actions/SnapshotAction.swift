@@ -15,7 +15,7 @@ struct SnapshotAction: HostAction {
         }
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
         try await node.takeSnapshot()
     }
 }

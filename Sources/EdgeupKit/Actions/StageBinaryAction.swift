@@ -10,7 +10,7 @@ struct StageBinaryAction: HostAction {
             "\(InstallAction.target(context, binary: binary)) to \(context.distribution.files.stagedBinary), before any node restarts")
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
         try await node.stageBinary()
         return nil
     }

@@ -12,7 +12,7 @@ struct StartAction: HostAction {
         return ActionNeed(context.host.role == .server ? "join as a server" : "join as an agent")
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
         try await node.serviceCommand(.start)
         return nil
     }

@@ -39,7 +39,7 @@ struct UpgradeAction: HostAction {
         return PlanProblem(host: context.host.id, message: message, hint: "upgrade to a \(next) release first")
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
         guard case .upload = node.desired.mode else {
             try await node.installBinary()
             return nil

@@ -11,7 +11,7 @@ struct UploadImagesAction: HostAction {
         return ActionNeed("\(name) missing or different")
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
         guard case let .upload(_, images?) = node.desired.mode else { return nil }
         let folder = node.files.airgapImages
         try await node.privileged(["mkdir", "-p", folder], step: .action(.uploadImages))

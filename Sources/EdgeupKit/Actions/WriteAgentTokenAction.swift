@@ -16,9 +16,9 @@ struct WriteAgentTokenAction: HostAction {
             restartCause: cause)
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
         let host = node.target.host
-        let secret = try await tokens.agentSecret(generateOn: node.store.isFirstServer(host) ? host.name : nil)
+        let secret = try await cluster.tokens.agentSecret(generateOn: node.store.isFirstServer(host) ? host.name : nil)
         try await node.writeSecret(secret.value + "\n", to: node.files.agentToken, step: .action(.writeAgentToken))
         return nil
     }

@@ -9,7 +9,7 @@ struct WriteConfigAction: HostAction {
             restartCause: context.installed ? "config.yaml" : nil)
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
         try await node.privileged(["mkdir", "-p", node.files.configDirectory], step: .action(.writeConfig))
         try await node.upload(data: node.desired.config.rendered, to: node.files.config, mode: 0o600, step: .action(.writeConfig))
         return nil

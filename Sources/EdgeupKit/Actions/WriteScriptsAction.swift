@@ -7,7 +7,7 @@ struct WriteScriptsAction: HostAction {
         return ActionNeed(context.facts.k3s.scriptsSHA256 == nil ? "killall/uninstall scripts missing" : "killall/uninstall scripts differ")
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
         guard let scripts = node.desired.scripts else { return nil }
         try await node.upload(data: scripts.killall, to: node.files.killallScript, mode: 0o755, step: .action(.writeScripts))
         try await node.upload(

@@ -13,7 +13,7 @@ struct WriteServiceAction: HostAction {
         return context.facts.k3s.serviceEnabled ? nil : ActionNeed("service not enabled at boot")
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
         guard let files = node.desired.service else { return nil }
         let manager = node.serviceManager
         try await node.upload(data: files.unit, to: files.unitPath, mode: manager.unitFileMode, step: .action(.writeService))

@@ -20,8 +20,8 @@ struct WriteTokenAction: HostAction {
         return ActionNeed(reason, restartCause: context.installed ? "join token" : nil)
     }
 
-    func perform(on node: HostOperator, tokens: TokenSource) async throws -> String? {
-        let secret = node.target.host.role == .server ? try await tokens.serverToken() : try await tokens.agentJoinToken()
+    func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
+        let secret = node.target.host.role == .server ? try await cluster.tokens.serverToken() : try await cluster.tokens.agentJoinToken()
         try await node.writeSecret(secret.value + "\n", to: node.files.joinToken, step: .action(.writeToken))
         return nil
     }

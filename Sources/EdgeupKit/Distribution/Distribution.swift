@@ -74,6 +74,8 @@ public struct DistributionFiles: Sendable, Hashable {
     public var serverToken: String
     /// Marks a host that owes a restart (see `HostOperator.markPendingRestart`).
     public var pendingRestart: String
+    /// Marks a node edgeup cordoned (see `DrainAction`).
+    public var cordonedMarker: String
     /// The admin kubeconfig a server writes.
     public var kubeconfig: String
     public var airgapImages: String

@@ -12,6 +12,8 @@ public struct FleetRunner: Sendable {
     public var playbooksOnly: Bool
     /// `--allow-downgrade` (see `Planner.allowDowngrade`).
     public var allowDowngrade = false
+    /// `--drain` (see `Planner.drain`).
+    public var drain: DrainPolicy?
 
     public init(
         session: FleetSession, factsConcurrency: Int = 100, provisioning: ProvisioningOptions = ProvisioningOptions(),
@@ -33,7 +35,7 @@ public struct FleetRunner: Sendable {
     ) async -> ExecutablePlan {
         let planner = Planner(
             artifacts: LocalArtifacts.inspect(stores), kubeconfigContexts: kubeconfigContexts, playbooks: playbooks,
-            playbooksOnly: playbooksOnly, allowDowngrade: allowDowngrade)
+            playbooksOnly: playbooksOnly, allowDowngrade: allowDowngrade, drain: drain)
         let observations = await FactsGatherer(session: session, concurrency: factsConcurrency).gather(stores, onHost: onHost)
         return planner.plan(inventory, stores: stores, observations: observations)
     }

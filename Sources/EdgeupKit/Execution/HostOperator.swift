@@ -13,6 +13,8 @@ struct HostOperator: Sendable {
     let planned: HostWork
     /// The store's upgrade, when the plan has one (it names the snapshot).
     let upgrade: StoreUpgrade?
+    /// `--drain`: how an agent is drained before its upgrade restart.
+    var drain: DrainPolicy? { planned.drain }
     /// The run's id, part of the names of what a run leaves on a host (a snapshot).
     let run: String
     let log: @Sendable (String) async -> Void
@@ -32,11 +34,11 @@ struct HostOperator: Sendable {
     /// Performs one host action (see `HostActions`). `tokens` reads the cluster's tokens from the
     /// first server when needed.
     /// Returns what the step reports (a snapshot's file name).
-    func perform(_ action: PlannedAction, tokens: TokenSource) async throws -> String? {
+    func perform(_ action: PlannedAction, cluster: ClusterAccess) async throws -> String? {
         guard let hostAction = HostActions.action(action.kind) else {
             preconditionFailure("\(action.kind.rawValue) is a store-wide action, not a host's")
         }
-        return try await hostAction.perform(on: self, tokens: tokens)
+        return try await hostAction.perform(on: self, cluster: cluster)
     }
 
     func installBinary() async throws {

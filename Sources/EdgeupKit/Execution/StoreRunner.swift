@@ -128,9 +128,9 @@ public struct StoreRunner: Sendable {
     private func execute(_ work: StoreWork, first: HostOperator) async throws -> Progress {
         var progress = Progress()
         do {
-            let tokens = TokenSource(first: first)
-            try await stage(work, tokens: tokens, progress: &progress)
-            try await convergeHosts(work, first: first, tokens: tokens, progress: &progress)
+            let cluster = ClusterAccess(first: first, tokens: TokenSource(first: first))
+            try await stage(work, cluster: cluster, progress: &progress)
+            try await convergeHosts(work, cluster: cluster, progress: &progress)
         } catch var error as ProvisioningError {
             if let upgrade = work.upgrade, progress.upgradeBegan || upgrade.started {
                 error.rollback = UpgradeRollback.steps(
@@ -156,7 +156,7 @@ public struct StoreRunner: Sendable {
 
     /// The stage phase: every host's staged steps, in parallel batches, all before any host's own
     /// steps; a failure anywhere stops the store with nothing restarted.
-    private func stage(_ work: StoreWork, tokens: TokenSource, progress: inout Progress) async throws {
+    private func stage(_ work: StoreWork, cluster: ClusterAccess, progress: inout Progress) async throws {
         let staged = work.plan.actions.filter { $0.kind.phase == .stage }
         let hosts = work.store.hosts.filter { host in staged.contains { $0.host == host.id } }
         let size = max(1, options.agentBatchSize)
@@ -169,7 +169,7 @@ public struct StoreRunner: Sendable {
                             let node = try await makeOperator(host, work)
                             var hostProgress = Progress()
                             try await perform(
-                                staged.filter { $0.host == host.id }, on: node, tokens: tokens, work: work, progress: &hostProgress)
+                                staged.filter { $0.host == host.id }, on: node, cluster: cluster, work: work, progress: &hostProgress)
                             return .success(hostProgress)
                         } catch {
                             return .failure(Self.provisioningError(error, host: host, store: work.store, step: .action(.stageBinary)))
@@ -182,8 +182,9 @@ public struct StoreRunner: Sendable {
         }
     }
 
-    private func convergeHosts(_ work: StoreWork, first: HostOperator, tokens: TokenSource, progress: inout Progress) async throws {
+    private func convergeHosts(_ work: StoreWork, cluster: ClusterAccess, progress: inout Progress) async throws {
         let store = work.store
+        let first = cluster.first
         let firstHost = first.target.host
         // Servers one at a time: etcd admits one learner at a time, and a restart of an HA store
         // must keep a quorum. Agents start only once every server has converged.
@@ -191,7 +192,7 @@ public struct StoreRunner: Sendable {
             let actions = work.actions(on: server)
             guard !actions.isEmpty else { continue }
             let node = server.name == firstHost.name ? first : try await makeOperator(server, work)
-            try await converge(node, actions, cluster: first, tokens: tokens, work: work, progress: &progress)
+            try await converge(node, actions, cluster: cluster, work: work, progress: &progress)
         }
         let agents = store.agents.filter { !work.actions(on: $0).isEmpty }
         for batchStart in stride(from: 0, to: agents.count, by: max(1, options.agentBatchSize)) {
@@ -203,7 +204,7 @@ public struct StoreRunner: Sendable {
                         do {
                             let node = try await makeOperator(agent, work)
                             try await converge(
-                                node, work.actions(on: agent), cluster: first, tokens: tokens, work: work,
+                                node, work.actions(on: agent), cluster: cluster, work: work,
                                 progress: &agentProgress)
                             return .success(agentProgress)
                         } catch {
@@ -238,7 +239,7 @@ public struct StoreRunner: Sendable {
     /// One host's actions, then its readiness if it was (re)started: on an upgrade, Ready on the
     /// target's kubelet version.
     private func converge(
-        _ node: HostOperator, _ actions: [PlannedAction], cluster: HostOperator, tokens: TokenSource, work: StoreWork,
+        _ node: HostOperator, _ actions: [PlannedAction], cluster: ClusterAccess, work: StoreWork,
         progress: inout Progress
     ) async throws {
         let store = work.store
@@ -253,22 +254,23 @@ public struct StoreRunner: Sendable {
             // and the next plan owes the restart instead of calling the host converged.
             try await node.markPendingRestart("\(restart.kind.rawValue): \(restart.reason)")
         }
-        try await perform(actions, on: node, tokens: tokens, work: work, progress: &progress)
+        try await perform(actions.filter { !$0.kind.followsReadiness }, on: node, cluster: cluster, work: work, progress: &progress)
         if restart != nil {
             let host = node.target.host
             let nodeName = node.nodeName
             let requireEtcd = store.datastore == .etcd && host.role == .server
             let upgraded = actions.contains { $0.kind == .upgrade }
             try await Readiness(timeout: options.readinessTimeout).wait(
-                for: node, nodeName: nodeName, cluster: cluster, requireEtcd: requireEtcd,
+                for: node, nodeName: nodeName, cluster: cluster.first, requireEtcd: requireEtcd,
                 kubeletVersion: upgraded ? node.desired.version?.description : nil)
             try await node.clearPendingRestart()
             events(RunEvent(.stepFinished, run: run, store: store.name, host: node.target.host.name, outcome: .ok, message: "node \(nodeName) Ready"))
         }
+        try await perform(actions.filter(\.kind.followsReadiness), on: node, cluster: cluster, work: work, progress: &progress)
     }
 
     private func perform(
-        _ actions: [PlannedAction], on node: HostOperator, tokens: TokenSource, work: StoreWork, progress: inout Progress
+        _ actions: [PlannedAction], on node: HostOperator, cluster: ClusterAccess, work: StoreWork, progress: inout Progress
     ) async throws {
         let (store, host) = (work.store, node.target.host.name)
         for action in actions {
@@ -276,7 +278,7 @@ public struct StoreRunner: Sendable {
             if action.kind == .upgrade || (action.kind == .snapshot && store.datastore == .sqlite) { progress.upgradeBegan = true }
             let report: String?
             do {
-                report = try await node.perform(action, tokens: tokens)
+                report = try await node.perform(action, cluster: cluster)
             } catch let error as ProvisioningError {
                 events(RunEvent(.stepFinished, run: run, store: store.name, host: host, action: action.kind, outcome: .failed, message: error.summary))
                 throw error

@@ -79,3 +79,10 @@ actor TokenSource {
         return result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
+
+/// What a host's step may use of its store's cluster: the first server (its kubectl acts on the
+/// cluster) and the tokens read from it.
+struct ClusterAccess: Sendable {
+    let first: HostOperator
+    let tokens: TokenSource
+}

@@ -69,6 +69,8 @@ public struct K3sFacts: Sendable, Hashable, Codable {
     public var nodes: [NodeFacts]?
     /// Servers: the pre-upgrade snapshots edgeup took there (file names, oldest first).
     public var snapshots: [String]
+    /// edgeup cordoned this node for an upgrade and has not uncordoned it yet.
+    public var cordonedByEdgeup: Bool
 
     public init(
         version: K3sVersion? = nil, binarySHA256: String? = nil, configSHA256: String? = nil,
@@ -77,7 +79,8 @@ public struct K3sFacts: Sendable, Hashable, Codable {
         agentJoinTokenFingerprint: String? = nil, pendingRestart: String? = nil,
         serviceFilesSHA256: String? = nil, serviceActive: Bool = false,
         serviceEnabled: Bool = false, scriptsSHA256: String? = nil, airgapImages: [String: Int] = [:],
-        apiReady: Bool = false, nodes: [NodeFacts]? = nil, snapshots: [String] = []
+        apiReady: Bool = false, nodes: [NodeFacts]? = nil, snapshots: [String] = [],
+        cordonedByEdgeup: Bool = false
     ) {
         self.version = version
         self.binarySHA256 = binarySHA256
@@ -96,6 +99,7 @@ public struct K3sFacts: Sendable, Hashable, Codable {
         self.apiReady = apiReady
         self.nodes = nodes
         self.snapshots = snapshots
+        self.cordonedByEdgeup = cordonedByEdgeup
     }
 
     public var installed: Bool { version != nil || binarySHA256 != nil }

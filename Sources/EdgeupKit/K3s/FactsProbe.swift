@@ -47,6 +47,7 @@ public enum FactsProbe {
                 echo "agent_token=$(fp < \(K3sPaths.agentTokenFile))"
                 [ -f \(K3sPaths.serverToken) ] && echo "agent_join_token=$({ printf '%s::node:' "$(sed -n '1s/::.*//p' \(K3sPaths.serverToken))"; cat \(K3sPaths.agentTokenFile); } | fp)"
             fi
+            [ -f \(K3sPaths.cordonedMarker) ] && echo "cordoned=1"
             [ -f \(K3sPaths.pendingRestartFile) ] && echo "restart_pending=$(head -c 512 \(K3sPaths.pendingRestartFile) | tr '\\n' ' ')"
             if [ -f \(K3sPaths.systemdUnit(for: role)) ]; then
                 echo "service_sha256=$(cat \(unit) 2>/dev/null | sha256sum | cut -d' ' -f1)"
@@ -141,7 +142,7 @@ public enum FactsProbe {
             scriptsSHA256: nonEmpty("scripts_sha256"),
             airgapImages: images,
             apiReady: values["api_ready"] == "1",
-            nodes: nodes, snapshots: snapshots)
+            nodes: nodes, snapshots: snapshots, cordonedByEdgeup: values["cordoned"] == "1")
         let machine = values["machine"] ?? ""
         return HostFacts(
             machine: machine, architecture: ExecutableArchitecture.fromUname(machine),

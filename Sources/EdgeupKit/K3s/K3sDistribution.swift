@@ -11,7 +11,7 @@ public struct K3sDistribution: Distribution {
             snapshots: K3sPaths.snapshots, sqliteDatastore: K3sPaths.sqliteDatastore, snapshotPrefix: K3sPaths.snapshotPrefix,
             configDirectory: K3sPaths.configDirectory, config: K3sPaths.config,
             joinToken: K3sPaths.joinTokenFile, agentToken: K3sPaths.agentTokenFile, serverToken: K3sPaths.serverToken,
-            pendingRestart: K3sPaths.pendingRestartFile, kubeconfig: K3sPaths.kubeconfig,
+            pendingRestart: K3sPaths.pendingRestartFile, cordonedMarker: K3sPaths.cordonedMarker, kubeconfig: K3sPaths.kubeconfig,
             airgapImages: K3sPaths.airgapImages, autoDeployManifests: K3sPaths.autoDeployManifests,
             killallScript: K3sPaths.killallScript,
             uninstallScripts: Dictionary(uniqueKeysWithValues: Role.allCases.map { ($0, K3sPaths.uninstallScript(for: $0)) }),

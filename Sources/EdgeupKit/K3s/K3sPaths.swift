@@ -20,6 +20,8 @@ public enum K3sPaths {
     /// Written before edgeup changes what k3s reads at start, removed once the node is Ready again:
     /// a run killed in between leaves it, and the next plan restarts the node.
     public static let pendingRestartFile = "/etc/rancher/k3s/edgeup-restart-pending"
+    /// Written before edgeup cordons the node for an upgrade, removed once it uncordoned it.
+    public static let cordonedMarker = "/etc/rancher/k3s/edgeup-cordoned"
     public static let kubeconfig = "/etc/rancher/k3s/k3s.yaml"
     public static let dataDirectory = "/var/lib/rancher/k3s"
     public static let serverToken = "/var/lib/rancher/k3s/server/token"

@@ -23,6 +23,7 @@ public enum GatheredPlan {
             kubeconfigContexts: options.kubeconfig.mergedContexts, playbooks: options.playbooks,
             playbooksOnly: options.playbooksOnly)
         runner.allowDowngrade = options.allowDowngrade
+        runner.drain = options.drain
         let plan = await runner.plan(options.inventory, stores: options.stores) { _, _ in
             events(.factsProgress(seen: counter.increment(), total: total))
         }

@@ -9,6 +9,8 @@ public struct PlanningOptions: Sendable {
     public var playbooksOnly: Bool
     /// `--allow-downgrade`: plan a move to an older k3s release instead of refusing it.
     public var allowDowngrade: Bool
+    /// `--drain`: drain agents before an upgrade restarts them.
+    public var drain: DrainPolicy?
     /// Where the clusters' kubeconfigs go. A merged file's contexts tell the planner which stores
     /// still need theirs fetched; apply writes them there.
     public var kubeconfig: KubeconfigDestination
@@ -18,7 +20,7 @@ public struct PlanningOptions: Sendable {
 
     public init(
         inventory: Inventory, stores: [Store], playbooks: [String: StorePlaybooks] = [:], playbooksOnly: Bool = false,
-        allowDowngrade: Bool = false, kubeconfig: KubeconfigDestination, connection: ConnectionOptions,
+        allowDowngrade: Bool = false, drain: DrainPolicy? = nil, kubeconfig: KubeconfigDestination, connection: ConnectionOptions,
         factsConcurrency: Int = 100
     ) {
         self.inventory = inventory
@@ -26,6 +28,7 @@ public struct PlanningOptions: Sendable {
         self.playbooks = playbooks
         self.playbooksOnly = playbooksOnly
         self.allowDowngrade = allowDowngrade
+        self.drain = drain
         self.kubeconfig = kubeconfig
         self.connection = connection
         self.factsConcurrency = factsConcurrency

@@ -60,6 +60,8 @@ public struct HostWork: Sendable {
     public var desired: HostDesiredState
     /// The Kubernetes node name (the inventory's `name`, else the hostname the host reported).
     public var nodeName: String
+    /// `--drain`: how the host is drained if its plan has a drain step.
+    public var drain: DrainPolicy?
 
     public init(distribution: any Distribution, desired: HostDesiredState, nodeName: String) {
         self.distribution = distribution

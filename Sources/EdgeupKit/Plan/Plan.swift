@@ -98,6 +98,7 @@ public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Compa
     case install
     case stageBinary = "stage-binary"
     case snapshot
+    case drain
     case upgrade
     case uploadImages = "upload-images"
     case writeScripts = "write-scripts"
@@ -107,6 +108,7 @@ public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Compa
     case writeAgentToken = "write-agent-token"
     case start
     case restart
+    case uncordon
     case applyPlaybook = "apply-playbook"
     case fetchKubeconfig = "fetch-kubeconfig"
 
@@ -127,6 +129,9 @@ public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Compa
         default: .host
         }
     }
+
+    /// A host step the store runner performs after the host's readiness gate.
+    public var followsReadiness: Bool { self == .uncordon }
 
     /// Performed by the store runner after the hosts converge, not by a host's own steps.
     public var isStoreWide: Bool { phase == .store }

@@ -16,11 +16,14 @@ public struct Planner: Sendable {
     public var playbooksOnly: Bool
     /// `--allow-downgrade`: plan a move to an older release instead of refusing it.
     public var allowDowngrade: Bool
+    /// `--drain`: drain agents before an upgrade restarts them.
+    public var drain: DrainPolicy?
 
     public init(
         artifacts: LocalArtifacts, kubeconfigContexts: Set<String>? = nil, playbooks: [String: StorePlaybooks] = [:],
-        playbooksOnly: Bool = false, allowDowngrade: Bool = false
+        playbooksOnly: Bool = false, allowDowngrade: Bool = false, drain: DrainPolicy? = nil
     ) {
+        self.drain = drain
         self.artifacts = artifacts
         self.kubeconfigContexts = kubeconfigContexts
         self.playbooks = playbooks
@@ -67,12 +70,13 @@ public struct Planner: Sendable {
             case let .failure(problem):
                 problems.append(problem)
             case let .success(desired):
-                hosts[host.id] = HostWork(
-                    distribution: distribution, desired: desired, nodeName: host.nodeName(facts))
+                var hostWork = HostWork(distribution: distribution, desired: desired, nodeName: host.nodeName(facts))
+                hostWork.drain = drain
+                hosts[host.id] = hostWork
                 guard !playbooksOnly else { continue }
                 let context = HostPlanContext(
                     distribution: distribution, host: host, store: store, facts: facts,
-                    desired: desired, first: first, allowDowngrade: allowDowngrade)
+                    desired: desired, first: first, allowDowngrade: allowDowngrade, drain: drain)
                 let hostProblems = preflight(host, store, facts, desired, first: first) + HostActions.refusals(context)
                 problems += hostProblems
                 if hostProblems.isEmpty { contexts.append(context) }

@@ -33,8 +33,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(name: .customLong("playbooks-only"), help: "Re-apply playbooks to stores whose cluster runs; leave k3s as it is.")
     var playbooksOnly = false
 
-    @Flag(name: .customLong("allow-downgrade"), help: "Move hosts to an older k3s.version instead of refusing (restore a snapshot of that release first).")
-    var allowDowngrade = false
+    @OptionGroup var upgrade: UpgradeOptions
 
     @Option(name: .long, help: ArgumentHelp("Apply this saved plan (from plan --out) instead of planning anew.", valueName: "path"))
     var plan: String?
@@ -68,7 +67,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let stores = selection.selection().apply(to: inventory)
         let options = ApplyOptions(
             planning: try PlanningOptions(
-                inventory, stores: stores, playbooks: playbooks, playbooksOnly: playbooksOnly, allowDowngrade: allowDowngrade,
+                inventory, stores: stores, playbooks: playbooks, playbooksOnly: playbooksOnly, upgrade: upgrade,
                 kubeconfig: kubeconfig, timeouts: timeouts, concurrency: concurrency),
             savedPlan: plan, agentBatchSize: agentBatchSize, readinessTimeout: .seconds(readinessTimeout),
             rollout: RolloutOptions(

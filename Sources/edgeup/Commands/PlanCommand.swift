@@ -29,8 +29,7 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(name: .customLong("playbooks-only"), help: "Plan only playbooks, on stores whose cluster runs; leave k3s as it is.")
     var playbooksOnly = false
 
-    @Flag(name: .customLong("allow-downgrade"), help: "Move hosts to an older k3s.version instead of refusing (restore a snapshot of that release first).")
-    var allowDowngrade = false
+    @OptionGroup var upgrade: UpgradeOptions
 
     @Option(name: .long, help: ArgumentHelp("Also save the plan as JSON here (for apply --plan).", valueName: "path"))
     var out: String?
@@ -45,7 +44,7 @@ struct PlanCommand: AsyncParsableCommand {
         let inventory = try inventory.load()
         let stores = selection.selection().apply(to: inventory)
         let planning = try PlanningOptions(
-            inventory, stores: stores, playbooks: playbooks, playbooksOnly: playbooksOnly, allowDowngrade: allowDowngrade,
+            inventory, stores: stores, playbooks: playbooks, playbooksOnly: playbooksOnly, upgrade: upgrade,
             kubeconfig: kubeconfig, timeouts: timeouts, concurrency: concurrency)
         let plan = try await runPlan(PlanOptions(planning: planning, out: out), events: FactsProgressLine().handle)
         switch output.output {

@@ -6,11 +6,12 @@ extension PlanningOptions {
     /// the timeouts.
     init(
         _ inventory: Inventory, stores: [Store], playbooks: PlaybookOptions, playbooksOnly: Bool = false,
-        allowDowngrade: Bool = false, kubeconfig: KubeconfigOptions, timeouts: TimeoutOptions, concurrency: Int
+        upgrade: UpgradeOptions? = nil, kubeconfig: KubeconfigOptions, timeouts: TimeoutOptions, concurrency: Int
     ) throws {
         self.init(
             inventory: inventory, stores: stores, playbooks: try playbooks.render(stores, inventoryFiles: inventory.files),
-            playbooksOnly: playbooksOnly, allowDowngrade: allowDowngrade, kubeconfig: kubeconfig.destination(for: inventory),
+            playbooksOnly: playbooksOnly, allowDowngrade: upgrade?.allowDowngrade ?? false, drain: upgrade?.drainPolicy,
+            kubeconfig: kubeconfig.destination(for: inventory),
             connection: timeouts.connection, factsConcurrency: concurrency)
     }
 }

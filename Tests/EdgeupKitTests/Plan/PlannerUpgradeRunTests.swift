@@ -64,3 +64,25 @@ extension PlannerTests {
             .hasPrefix("no edgeup snapshot exists for this upgrade"))
     }
 }
+
+extension PlannerTests {
+    @Test func drainCordonsAgentsOnlyAndUncordonsAfterReady() {
+        var draining = planner
+        draining.drain = DrainPolicy(timeoutSeconds: 120, podSelector: "app=shop")
+        let plan = draining.plan(ha, observations: running("v1.30.9+k3s1", on: ["s1", "s2", "s3", "a1"]))
+        #expect(!plan.actions.contains { $0.kind == .drain && $0.host != "a1" }, "servers are never drained")
+        #expect(Array(summary(plan).suffix(5)) == ["drain a1", "upgrade a1", "restart a1", "uncordon a1", "fetch-kubeconfig s1"])
+        #expect(plan.actions.first { $0.kind == .drain }?.reason
+            == "cordon and drain before the upgrade restart (timeout 120 s, pods matching app=shop)")
+        #expect(!planner.plan(ha, observations: running("v1.30.9+k3s1", on: ["a1"])).actions.contains { $0.kind == .drain })
+    }
+
+    @Test func aNodeEdgeupLeftCordonedIsUncordoned() {
+        var observations = converged(ha)
+        modify(&observations, "a1") { $0.k3s.cordonedByEdgeup = true }
+        let plan = planner.plan(ha, observations: observations)
+        #expect(summary(plan) == ["uncordon a1", "fetch-kubeconfig s1"])
+        #expect(plan.actions[0].reason == "edgeup cordoned it for an upgrade in a run that did not finish")
+        #expect(FactsProbe.parse("cordoned=1\n").k3s.cordonedByEdgeup)
+    }
+}

@@ -1,0 +1,88 @@
+"""Day-2 behaviours of the k3s double that edgeup's rolling upgrades and certificate renewal rely on:
+the node version comes from the binary last started, a fault build that never gets Ready,
+`k3s etcd-snapshot`, certificates (renewal window, rotate, aging), cordon/uncordon/drain."""
+import json
+import os
+import time
+
+import pytest
+
+from conftest import LAB, module_lab, node_rows, run, wait_for
+
+SPEC = """
+stores:
+  - {name: up, servers: 2, agents: 1}
+  - {name: ft, servers: 1, agents: 1}
+"""
+FAST = {"K3S_DOUBLE_NOTREADY_SECONDS": "4", "K3S_DOUBLE_HEARTBEAT_SECONDS": "1",
+        "K3S_DOUBLE_MANIFEST_POLL_SECONDS": "1", "K3S_DOUBLE_LEARNER_SECONDS": "2"}
+NEW = "v1.32.1+k3s1"
+
+lab = module_lab(SPEC)
+
+
+def build(tmp_path_factory, version, *extra):
+    out = str(tmp_path_factory.mktemp("k3s") / "k3s")
+    run([os.path.join(LAB, "k3s-double", "build"), "--version", version, *extra, "-o", out])
+    return out
+
+
+@pytest.fixture(scope="module")
+def new_binary(tmp_path_factory):
+    return build(tmp_path_factory, NEW)
+
+
+def nodes_json(lab, host):
+    return {n["metadata"]["name"]: n for n in json.loads(lab.kubectl(host, "get nodes -o json").stdout)["items"]}
+
+
+def ready(node):
+    return next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+
+
+def test_node_version_is_the_binary_last_started(lab, k3s_binary, new_binary):
+    """Replacing /usr/local/bin/k3s and restarting re-registers the node with the new binary's version,
+    on the first server, on a joined server and on an agent."""
+    lab.install_k3s("up-s1", k3s_binary, "server", config={"token": "up-secret", "cluster-init": True}, env=FAST)
+    url = f"https://{lab.host('up-s1')['address']}:6443"
+    lab.install_k3s("up-s2", k3s_binary, "server", config={"token": "up-secret", "server": url}, env=FAST)
+    lab.install_k3s("up-a1", k3s_binary, "agent", env={**FAST, "K3S_TOKEN": "up-secret", "K3S_URL": url})
+    hosts = ("up-s1", "up-s2", "up-a1")
+    rows = wait_for(lambda: (lambda r: r if set(hosts) <= set(r) and all(r[h][1] == "Ready" for h in hosts) else None)(
+        node_rows(lab.kubectl("up-s1", "get nodes").stdout)), 40, what="three Ready nodes")
+    assert {rows[h][4] for h in hosts} == {"v1.31.4+k3s1"}
+    for h in hosts:
+        unit = "k3s-agent" if h.endswith("a1") else "k3s"
+        lab.put(h, "/usr/local/bin/k3s", open(new_binary, "rb").read(), "0755")
+        lab.sh(h, f"systemctl restart {unit}", timeout=120)
+
+        def upgraded():
+            n = nodes_json(lab, "up-s1").get(h)
+            return n and ready(n)["status"] == "True" and n["status"]["nodeInfo"]["kubeletVersion"] == NEW and n
+        n = wait_for(upgraded, 30, what=f"{h} Ready on {NEW}")
+        assert n["status"]["nodeInfo"]["kubeProxyVersion"] == NEW
+        assert node_rows(lab.kubectl("up-s1", "get nodes").stdout)[h][4] == NEW
+    assert lab.sh("up-s2", "k3s --version").stdout.startswith(f"k3s version {NEW} ")
+
+
+def test_fault_build_never_ready(lab, k3s_binary, tmp_path_factory):
+    """`build --fault never-ready`: the service is active, the API serves, the node heartbeats but stays
+    Ready=False with a message naming the lab fault; a normal binary then makes it Ready."""
+    faulty = build(tmp_path_factory, "v1.31.4+k3s1", "--fault", "never-ready")
+    lab.install_k3s("ft-s1", faulty, "server", config={"token": "ft-secret"}, env=FAST)
+    assert lab.sh("ft-s1", "systemctl is-active k3s").stdout.strip() == "active"
+    assert lab.kubectl("ft-s1", "get --raw /readyz").stdout.strip() == "ok"
+    lab.install_k3s("ft-a1", faulty, "agent",
+                    env={**FAST, "K3S_TOKEN": "ft-secret", "K3S_URL": f"https://{lab.host('ft-s1')['address']}:6443"})
+    wait_for(lambda: "ft-a1" in nodes_json(lab, "ft-s1"), 20, what="ft-a1 registered")
+    time.sleep(5)                        # longer than the NotReady threshold: still heartbeating, still not Ready
+    for h in ("ft-s1", "ft-a1"):
+        c = ready(nodes_json(lab, "ft-s1")[h])
+        assert (c["status"], c["reason"]) == ("False", "KubeletNotReady") and "lab fault never-ready" in c["message"]
+        assert node_rows(lab.kubectl("ft-s1", "get nodes").stdout)[h][1] == "NotReady"
+        assert lab.sh(h, f"systemctl is-active {'k3s' if h == 'ft-s1' else 'k3s-agent'}").stdout.strip() == "active"
+    r = lab.kubectl("ft-s1", "wait --for=condition=Ready node/ft-a1 --timeout=2s", check=False)
+    assert r.returncode != 0
+    lab.put("ft-a1", "/usr/local/bin/k3s", open(k3s_binary, "rb").read(), "0755")
+    lab.sh("ft-a1", "systemctl restart k3s-agent")
+    wait_for(lambda: ready(nodes_json(lab, "ft-s1")["ft-a1"])["status"] == "True", 20, what="ft-a1 Ready on a normal build")

@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
 LAB = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 TOOL = os.path.join(LAB, "edgeup-lab")
@@ -100,7 +101,6 @@ class Lab:
 
     # ---- k3s double helpers ----
     def install_k3s(self, host, binary, role="server", config=None, env=None, extra_config=None, start=True, check=True):
-        import yaml
         self.put(host, "/usr/local/bin/k3s", open(binary, "rb").read(), "0755")
         unit = "k3s" if role == "server" else "k3s-agent"
         unit_text = K3S_SERVICE.format(cmd=role, unit=unit)
@@ -222,3 +222,41 @@ def lab_factory(tmp_path_factory):
         except AssertionError as e:
             errors.append(str(e))
     assert not errors, errors
+
+
+# ---- helpers of the k3s double's tests ----
+
+def wait_for(fn, timeout=30, interval=0.3, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def upper(lab, host, path):
+    return os.path.join(lab.host(host)["upper_dir"], path.lstrip("/"))
+
+
+def real_kubeconfig(lab, host, tmp_path):
+    """k3s.yaml copied out, its server rewritten (YAML-parsed) to the host's address."""
+    kc = yaml.safe_load(lab.sh(host, "cat /etc/rancher/k3s/k3s.yaml").stdout)
+    kc["clusters"][0]["cluster"]["server"] = f"https://{lab.host(host)['address']}:6443"
+    p = tmp_path / f"{host}.kubeconfig"
+    p.write_text(yaml.safe_dump(kc))
+    return str(p)
+
+
+def kubectl(kc, *args, check=True):
+    """The machine's real kubectl (package `kubectl` on this image)."""
+    import shutil
+    if shutil.which("kubectl") is None:
+        pytest.skip("no kubectl on this machine: the checks with a real kubectl cannot run")
+    return run(["kubectl", "--kubeconfig", kc, *args], check=check)
+
+
+def node_rows(text):
+    return {l.split()[0]: l.split() for l in text.strip().splitlines()[1:]}

@@ -13,7 +13,7 @@ import time
 import pytest
 import yaml
 
-from conftest import LAB, module_lab, run
+from conftest import LAB, kubectl, module_lab, node_rows, real_kubeconfig, run, upper, wait_for
 
 SPEC = """
 stores:
@@ -28,42 +28,6 @@ FAST = {"K3S_DOUBLE_NOTREADY_SECONDS": "4", "K3S_DOUBLE_HEARTBEAT_SECONDS": "1",
 
 
 lab = module_lab(SPEC)
-
-
-def wait_for(fn, timeout=30, interval=0.3, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
-
-
-def upper(lab, host, path):
-    return os.path.join(lab.host(host)["upper_dir"], path.lstrip("/"))
-
-
-def real_kubeconfig(lab, host, tmp_path):
-    """k3s.yaml copied out, its server rewritten (YAML-parsed) to the host's address."""
-    kc = yaml.safe_load(lab.sh(host, "cat /etc/rancher/k3s/k3s.yaml").stdout)
-    kc["clusters"][0]["cluster"]["server"] = f"https://{lab.host(host)['address']}:6443"
-    p = tmp_path / f"{host}.kubeconfig"
-    p.write_text(yaml.safe_dump(kc))
-    return str(p)
-
-
-def kubectl(kc, *args, check=True):
-    """The machine's real kubectl (package `kubectl` on this image)."""
-    import shutil
-    if shutil.which("kubectl") is None:
-        pytest.skip("no kubectl on this machine: the checks with a real kubectl cannot run")
-    return run(["kubectl", "--kubeconfig", kc, *args], check=check)
-
-
-def node_rows(text):
-    return {l.split()[0]: l.split() for l in text.strip().splitlines()[1:]}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import os
 import sys
 
 from k3scli.agent import cmd_agent
+from k3scli.etcdsnapshot import cmd_etcd_snapshot
 from k3scli.images import ctr_main
 from k3scli.kube import die
 from k3scli.kubectl import kubectl_main
@@ -28,6 +29,7 @@ COMMANDS:
    agent    Run node agent
    kubectl  Run kubectl
    token    Manage tokens
+   etcd-snapshot  Manage etcd snapshots
 """)
 
 
@@ -66,6 +68,8 @@ def main(argv):
         return ctr_main(a, argv[1:])
     if a == "token":
         return cmd_token(argv[1:])
-    if a in ("etcd-snapshot", "secrets-encrypt", "certificate", "completion", "check-config"):
+    if a == "etcd-snapshot":
+        return cmd_etcd_snapshot(argv[1:])
+    if a in ("secrets-encrypt", "certificate", "completion", "check-config"):
         die(f'time="{now_rfc3339()}" level=fatal msg="k3s {a} is not implemented by the edgeup lab\'s k3s double"')
     die(f"Incorrect Usage. No help topic for '{a}'", 1)

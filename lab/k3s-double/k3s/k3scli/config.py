@@ -33,6 +33,7 @@ FLAGS = {
     "kube-scheduler-arg": ("l", "S"), "kube-controller-manager-arg": ("l", "S"),
     "kube-cloud-controller-manager-arg": ("l", "S"), "etcd-arg": ("l", "S"), "etcd-expose-metrics": ("b", "S"),
     "etcd-disable-snapshots": ("b", "S"), "etcd-snapshot-schedule-cron": ("s", "S"),
+    "etcd-snapshot-name": ("s", "S"), "etcd-snapshot-compress": ("b", "S"),
     "etcd-snapshot-retention": ("i", "S"), "etcd-snapshot-dir": ("s", "S"), "etcd-s3": ("b", "S"),
     "datastore-endpoint": ("s", "S"), "datastore-cafile": ("s", "S"), "datastore-certfile": ("s", "S"),
     "datastore-keyfile": ("s", "S"), "disable-network-policy": ("b", "S"), "disable-kube-proxy": ("b", "S"),

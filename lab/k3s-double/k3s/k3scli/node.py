@@ -5,7 +5,7 @@ import socket
 
 from k3scli.config import ConfigError
 from k3sd.files import read_file, write_file
-from k3sd.version import VERSION, arch_name
+from k3sd.version import NEVER_READY, VERSION, arch_name
 
 
 def host_addresses():
@@ -93,4 +93,4 @@ def node_record(cfg, role, name):
     return {"name": name, "role": role, "addresses": ips, "external": cfg.get("node-external-ip", []),
             "labels": labels, "taints": taints, "version": VERSION, "os_image": os_image(),
             "kernel": os.uname().release, "arch": arch_name(), "password": node_password(name),
-            "hostname": socket.gethostname()}
+            "hostname": socket.gethostname(), "never_ready": NEVER_READY}

@@ -4,10 +4,11 @@ import json
 import os
 import time
 
+from k3sd import snapshots
 from k3sd.client import HTTPError, client_ctx, https
 from k3sd.cluster import CRITICAL, Cluster
 from k3sd.files import read_file, write_file
-from k3sd.log import now_rfc3339
+from k3sd.log import logmsg, now_rfc3339
 from k3sd.timing import LEARNER_SECONDS, SA_DELAY_SECONDS
 from k3sd.tokens import parse_token, secure_token
 from k3sd.version import version_info
@@ -56,9 +57,35 @@ class API:
             return 200, "application/json", json.dumps(version_info()).encode()
         if not public and peer_cn is None and "authorization" not in headers:
             return 401, "application/json", status_json(401, "Unauthorized", "Unauthorized")
+        if path == "/db/snapshot":
+            return self.db_snapshot(method, headers, body)
         if not self.owner:
             return self.forward(method, path + ("?" + q if q else ""), body, headers)
         return self.owner_handle(method, path, q, headers, body, peer_cn)
+
+    def db_snapshot(self, method, headers, body):
+        """`k3s etcd-snapshot` talks to its local server, which snapshots into its own snapshot dir."""
+        if method != "POST":
+            return 405, "application/json", status_json(405, "MethodNotAllowed", f"{method} is not supported on snapshot")
+        if self.check_basic(headers, ("server",)) != "server":
+            return 401, "text/plain", b"Unauthorized"
+        if self.boot["datastore"] != "etcd":
+            return 500, "text/plain", b"etcd datastore disabled"
+        if self.owner:
+            def dump():
+                return snapshots.dump_state(self.cluster, self.boot)
+        else:
+            def dump():
+                return https("GET", self.boot["owner_url"] + "/v1-lab/datastore-dump", ctx=self.owner_ctx, timeout=30)[2]
+        try:
+            res = snapshots.handle(json.loads(body), self.P, self.run["config"], self.run["node"]["name"], dump)
+        except snapshots.SnapshotError as e:
+            logmsg("warning", f"Error in etcd-snapshot handler: {e}")
+            return 500, "text/plain", str(e).encode()
+        except (OSError, HTTPError) as e:
+            logmsg("warning", f"Error in etcd-snapshot handler: {e}")
+            return 500, "text/plain", f"failed to save snapshot: {e}".encode()
+        return 200, "application/json", json.dumps(res).encode()
 
     def check_basic(self, headers, allowed_users):
         a = headers.get("authorization", "")
@@ -145,6 +172,8 @@ class API:
         if path == "/v1-lab/delete" and method == "POST":
             req = json.loads(body)
             return 200, "application/json", json.dumps(C.delete(req["objects"], req.get("source", "-"))).encode()
+        if path == "/v1-lab/datastore-dump":
+            return 200, "application/json", snapshots.dump_state(C, self.boot)
         if path == "/v1-lab/applied":
             with C.lock:
                 return 200, "application/json", json.dumps({"applied": C.s["applied"],

@@ -84,7 +84,7 @@ class Cluster:
         hb = self.heartbeats.get(n["name"], 0)
         if time.time() - hb > NOTREADY_SECONDS:
             return False
-        return n.get("etcd") != "learner"
+        return n.get("etcd") != "learner" and not n.get("never_ready")
 
     def node_obj(self, n):
         labels = {"beta.kubernetes.io/arch": n.get("arch", "amd64"), "beta.kubernetes.io/instance-type": "k3s",
@@ -108,6 +108,10 @@ class Cluster:
                 "lastHeartbeatTime": now_rfc3339(hb), "lastTransitionTime": now_rfc3339(n.get("created"))}
         if n.get("etcd") == "learner" and time.time() - hb <= NOTREADY_SECONDS:
             cond.update(status="False", reason="EtcdLearner", message="etcd member is a learner, not yet promoted")
+        elif n.get("never_ready") and time.time() - hb <= NOTREADY_SECONDS:
+            # the binary was built with `build --fault never-ready`: alive, heartbeating, never Ready
+            cond.update(status="False", reason="KubeletNotReady",
+                        message="lab fault never-ready: this k3s double was built to never report Ready")
         conditions = [cond]
         if n.get("etcd") in ("learner", "member"):
             # as k3s's etcd member controller sets it on etcd servers (k3s PR #8724)

@@ -16,6 +16,7 @@ from k3sd.httpd import accept_loop
 from k3sd.log import fatal, logmsg
 from k3sd.program import SCRIPT, SCRIPT_FD
 from k3sd.service import notify_ready
+from k3sd.tokens import basic
 from k3sd.timing import HEARTBEAT_SECONDS, MANIFEST_POLL_SECONDS
 
 
@@ -52,14 +53,19 @@ def server_loop(run):
     t = threading.Thread(target=accept_loop, args=(ls, api, ctx), daemon=True)
     t.start()
     if not api.owner:
-        # register our own node with the owner, then keep heartbeating
-        pwh = hashlib.sha256(node["password"].encode()).hexdigest()
-        hb = {"name": node["name"], "password_hash": pwh}
+        # register our node with the owner at every start, as a kubelet does: the node then shows the
+        # version (and any lab fault) of the binary this server was last started with
         while True:
             try:
-                https("POST", boot["owner_url"] + "/v1-lab/node-heartbeat", hb, ctx=api.owner_ctx, timeout=10)
+                https("POST", boot["owner_url"] + "/v1-lab/node-join", node,
+                      {"Authorization": basic("server", boot["secret"])}, ctx=api.owner_ctx, timeout=10)
                 break
-            except (OSError, HTTPError) as e:
+            except HTTPError as e:
+                if e.status in (401, 403):
+                    fatal(f"node {node['name']} rejected by the cluster: {e.body}")
+                logmsg("info", f"Waiting for etcd/apiserver on {boot['owner_url']}: {e}")
+                time.sleep(1)
+            except OSError as e:
                 logmsg("info", f"Waiting for etcd/apiserver on {boot['owner_url']}: {e}")
                 time.sleep(1)
     logmsg("info", "k3s is up and running")

@@ -1,0 +1,165 @@
+"""Day-2 behaviours of the k3s double that edgeup's rolling upgrades and certificate renewal rely on:
+the node version comes from the binary last started, a fault build that never gets Ready,
+`k3s etcd-snapshot`, certificates (renewal window, rotate, aging), cordon/uncordon/drain."""
+import json
+import os
+import time
+
+import pytest
+
+from conftest import LAB, module_lab, node_rows, run, wait_for
+
+SPEC = """
+stores:
+  - {name: up, servers: 2, agents: 1}
+  - {name: ft, servers: 1, agents: 1}
+  - {name: sn, servers: 2, agents: 1}
+  - {name: sq, servers: 1}
+"""
+FAST = {"K3S_DOUBLE_NOTREADY_SECONDS": "4", "K3S_DOUBLE_HEARTBEAT_SECONDS": "1",
+        "K3S_DOUBLE_MANIFEST_POLL_SECONDS": "1", "K3S_DOUBLE_LEARNER_SECONDS": "2"}
+NEW = "v1.32.1+k3s1"
+
+lab = module_lab(SPEC)
+
+
+def build(tmp_path_factory, version, *extra):
+    out = str(tmp_path_factory.mktemp("k3s") / "k3s")
+    run([os.path.join(LAB, "k3s-double", "build"), "--version", version, *extra, "-o", out])
+    return out
+
+
+@pytest.fixture(scope="module")
+def new_binary(tmp_path_factory):
+    return build(tmp_path_factory, NEW)
+
+
+def nodes_json(lab, host):
+    return {n["metadata"]["name"]: n for n in json.loads(lab.kubectl(host, "get nodes -o json").stdout)["items"]}
+
+
+def ready(node):
+    return next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+
+
+def test_node_version_is_the_binary_last_started(lab, k3s_binary, new_binary):
+    """Replacing /usr/local/bin/k3s and restarting re-registers the node with the new binary's version,
+    on the first server, on a joined server and on an agent."""
+    lab.install_k3s("up-s1", k3s_binary, "server", config={"token": "up-secret", "cluster-init": True}, env=FAST)
+    url = f"https://{lab.host('up-s1')['address']}:6443"
+    lab.install_k3s("up-s2", k3s_binary, "server", config={"token": "up-secret", "server": url}, env=FAST)
+    lab.install_k3s("up-a1", k3s_binary, "agent", env={**FAST, "K3S_TOKEN": "up-secret", "K3S_URL": url})
+    hosts = ("up-s1", "up-s2", "up-a1")
+    rows = wait_for(lambda: (lambda r: r if set(hosts) <= set(r) and all(r[h][1] == "Ready" for h in hosts) else None)(
+        node_rows(lab.kubectl("up-s1", "get nodes").stdout)), 40, what="three Ready nodes")
+    assert {rows[h][4] for h in hosts} == {"v1.31.4+k3s1"}
+    for h in hosts:
+        unit = "k3s-agent" if h.endswith("a1") else "k3s"
+        lab.put(h, "/usr/local/bin/k3s", open(new_binary, "rb").read(), "0755")
+        lab.sh(h, f"systemctl restart {unit}", timeout=120)
+
+        def upgraded():
+            n = nodes_json(lab, "up-s1").get(h)
+            return n and ready(n)["status"] == "True" and n["status"]["nodeInfo"]["kubeletVersion"] == NEW and n
+        n = wait_for(upgraded, 30, what=f"{h} Ready on {NEW}")
+        assert n["status"]["nodeInfo"]["kubeProxyVersion"] == NEW
+        assert node_rows(lab.kubectl("up-s1", "get nodes").stdout)[h][4] == NEW
+    assert lab.sh("up-s2", "k3s --version").stdout.startswith(f"k3s version {NEW} ")
+
+
+def test_fault_build_never_ready(lab, k3s_binary, tmp_path_factory):
+    """`build --fault never-ready`: the service is active, the API serves, the node heartbeats but stays
+    Ready=False with a message naming the lab fault; a normal binary then makes it Ready."""
+    faulty = build(tmp_path_factory, "v1.31.4+k3s1", "--fault", "never-ready")
+    lab.install_k3s("ft-s1", faulty, "server", config={"token": "ft-secret"}, env=FAST)
+    assert lab.sh("ft-s1", "systemctl is-active k3s").stdout.strip() == "active"
+    assert lab.kubectl("ft-s1", "get --raw /readyz").stdout.strip() == "ok"
+    lab.install_k3s("ft-a1", faulty, "agent",
+                    env={**FAST, "K3S_TOKEN": "ft-secret", "K3S_URL": f"https://{lab.host('ft-s1')['address']}:6443"})
+    wait_for(lambda: "ft-a1" in nodes_json(lab, "ft-s1"), 20, what="ft-a1 registered")
+    time.sleep(5)                        # longer than the NotReady threshold: still heartbeating, still not Ready
+    for h in ("ft-s1", "ft-a1"):
+        c = ready(nodes_json(lab, "ft-s1")[h])
+        assert (c["status"], c["reason"]) == ("False", "KubeletNotReady") and "lab fault never-ready" in c["message"]
+        assert node_rows(lab.kubectl("ft-s1", "get nodes").stdout)[h][1] == "NotReady"
+        assert lab.sh(h, f"systemctl is-active {'k3s' if h == 'ft-s1' else 'k3s-agent'}").stdout.strip() == "active"
+    r = lab.kubectl("ft-s1", "wait --for=condition=Ready node/ft-a1 --timeout=2s", check=False)
+    assert r.returncode != 0
+    lab.put("ft-a1", "/usr/local/bin/k3s", open(k3s_binary, "rb").read(), "0755")
+    lab.sh("ft-a1", "systemctl restart k3s-agent")
+    wait_for(lambda: ready(nodes_json(lab, "ft-s1")["ft-a1"])["status"] == "True", 20, what="ft-a1 Ready on a normal build")
+
+
+SNAPDIR = "/var/lib/rancher/k3s/server/db/snapshots"
+
+
+def snapshot(lab, host, args="", check=True):
+    r = lab.sh(host, f"k3s etcd-snapshot {args}", check=False, timeout=60)
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def saved(r):
+    return [l.split("Snapshot ", 1)[1].split(" saved.")[0] for l in r.stderr.splitlines() if " saved." in l]
+
+
+def test_etcd_snapshot(lab, k3s_binary):
+    lab.install_k3s("sn-s1", k3s_binary, "server", config={"token": "sn-secret", "cluster-init": True}, env=FAST)
+    url = f"https://{lab.host('sn-s1')['address']}:6443"
+    lab.install_k3s("sn-s2", k3s_binary, "server", config={"token": "sn-secret", "server": url}, env=FAST)
+    lab.install_k3s("sn-a1", k3s_binary, "agent", env={**FAST, "K3S_TOKEN": "sn-secret", "K3S_URL": url})
+    lab.put("sn-s1", "/root/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keepme}\ndata: {k: v}\n")
+    lab.kubectl("sn-s1", "apply -f /root/cm.yaml")
+    # save: <name>-<node>-<unix time> in the default dir, mode 0600, a dump of the datastore
+    t0 = int(time.time())
+    r = snapshot(lab, "sn-s1", "save")
+    assert "Unknown flag --token found in config.yaml, skipping" in r.stderr   # config keys that are no flag of it
+    [name] = saved(r)
+    assert name.startswith("on-demand-sn-s1-") and t0 <= int(name.rsplit("-", 1)[1]) <= time.time() + 1
+    st = lab.sh("sn-s1", f"stat -c %a {SNAPDIR}/{name}").stdout.strip()
+    assert st == "600"
+    dump = json.loads(lab.sh("sn-s1", f"cat {SNAPDIR}/{name}").stdout)
+    assert any(o["name"] == "keepme" for o in dump["state"]["objects"].values())
+    assert f"Saving etcd snapshot to {SNAPDIR}/{name}" in lab.journal("sn-s1")
+    time.sleep(1.1)
+    [named] = saved(snapshot(lab, "sn-s1", "save --name pre-upgrade"))
+    assert named.startswith("pre-upgrade-sn-s1-")
+    # ls (alias list): k3s's table, oldest first
+    out = snapshot(lab, "sn-s1", "ls").stdout.splitlines()
+    assert out[0].split() == ["Name", "Location", "Size", "Created"]
+    rows = {l.split()[0]: l.split() for l in out[1:]}
+    assert rows[name][1] == f"file://{SNAPDIR}/{name}" and int(rows[name][2]) > 0
+    assert snapshot(lab, "sn-s1", "list").stdout.splitlines() == out
+    # a joined server snapshots into its own dir, under its own node name, with the cluster's data
+    [other] = saved(snapshot(lab, "sn-s2", "save"))
+    assert other.startswith("on-demand-sn-s2-")
+    assert "keepme" in lab.sh("sn-s2", f"cat {SNAPDIR}/{other}").stdout
+    # a dir that is not the default must exist
+    r = snapshot(lab, "sn-s1", "save --etcd-snapshot-dir /root/snaps", check=False)
+    assert r.returncode == 1 and "see server log for details: failed to get etcd-snapshot-dir: stat /root/snaps" in r.stderr
+    lab.sh("sn-s1", "mkdir /root/snaps")
+    [there] = saved(snapshot(lab, "sn-s1", "save --dir /root/snaps"))
+    assert lab.sh("sn-s1", f"test -f /root/snaps/{there}", check=False).returncode == 0
+    # delete and prune
+    r = snapshot(lab, "sn-s1", f"delete {named} no-such-snapshot")
+    assert f"Snapshot {named} deleted." in r.stderr and "Snapshot no-such-snapshot not found." in r.stderr
+    time.sleep(1.1)
+    [newest] = saved(snapshot(lab, "sn-s1", "save"))
+    r = snapshot(lab, "sn-s1", "prune --snapshot-retention 1")
+    assert f"Snapshot {name} deleted." in r.stderr
+    assert [l.split()[0] for l in snapshot(lab, "sn-s1", "ls").stdout.splitlines()[1:]] == [newest]
+    # refusals: local server down, an agent, a non-root user, a SQLite server
+    lab.sh("sn-s2", "systemctl stop k3s")
+    r = snapshot(lab, "sn-s2", "save", check=False)
+    assert r.returncode == 1 and ('level=fatal msg="failed to get CA certs: Get \\"https://127.0.0.1:6443/cacerts\\": '
+                                  'dial tcp 127.0.0.1:6443: connect: connection refused"') in r.stderr
+    r = snapshot(lab, "sn-a1", "save", check=False)
+    assert r.returncode == 1 and "open /var/lib/rancher/k3s/server/token: no such file or directory" in r.stderr
+    r = lab.ssh("sn-s1", "k3s etcd-snapshot save", check=False)
+    assert r.returncode == 1 and "open /etc/rancher/k3s/config.yaml: permission denied" in r.stderr
+    r = lab.ssh("sn-s1", "k3s etcd-snapshot save --config /dev/null", check=False)
+    assert r.returncode == 1 and "open /home/edge/.rancher/k3s/server/token: no such file or directory" in r.stderr
+    lab.install_k3s("sq-s1", k3s_binary, "server", config={"token": "sq-secret"}, env=FAST)
+    r = snapshot(lab, "sq-s1", "save", check=False)
+    assert r.returncode == 1 and 'level=fatal msg="see server log for details: etcd datastore disabled"' in r.stderr

@@ -170,7 +170,8 @@ public struct Planner: Sendable {
         _ host: Host, _ store: Store, _ facts: HostFacts, _ desired: HostDesiredState, first: HostFacts?
     ) -> [PlanProblem] {
         var problems: [PlanProblem] = []
-        if !facts.k3s.serviceActive {
+        // A host edgeup left mid-restart may still be stopping k3s: its ports are k3s's own.
+        if !facts.k3s.serviceActive, facts.k3s.pendingRestart == nil {
             let needed = Distributions.distribution(for: store).requiredPorts(for: host.role, datastore: store.datastore)
             let taken = facts.listeningPorts.filter(needed.contains)
             if !taken.isEmpty {

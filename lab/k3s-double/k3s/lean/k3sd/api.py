@@ -20,7 +20,7 @@ class API:
         self.run, self.boot, self.P = run, boot, P
         self.owner = boot.get("owner", False)
         self.ca = read_file(P.ca)
-        self.cluster = Cluster(P.state, boot) if self.owner else None
+        self.cluster = Cluster(P.datastore(boot["datastore"]), boot) if self.owner else None
         self.started = time.time()
         self.owner_ctx = None
         if not self.owner:

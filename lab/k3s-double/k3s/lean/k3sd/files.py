@@ -49,6 +49,18 @@ class Paths:
         self.cred = os.path.join(self.server, "cred", "double-bootstrap.json")
         self.db = os.path.join(self.server, "db")
         self.state = os.path.join(self.db, "state.json")
+        # k3s's SQLite file name: tools copy it (and its -wal/-shm) while k3s is stopped
+        self.sqlite = os.path.join(self.db, "state.db")
         self.manifests = os.path.join(self.server, "manifests")
         self.agent = os.path.join(data_dir, "agent")
         self.agent_state = os.path.join(self.agent, "double-agent.json")
+
+    def datastore(self, kind):
+        """The owner's datastore file: state.db on SQLite; on etcd the double's own file, which
+        takes over state.db's content the first time a SQLite server starts with cluster-init (k3s
+        migrates SQLite to etcd then)."""
+        if kind == "sqlite":
+            return self.sqlite
+        if not os.path.exists(self.state) and os.path.exists(self.sqlite):
+            os.replace(self.sqlite, self.state)
+        return self.state

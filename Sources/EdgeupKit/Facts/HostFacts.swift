@@ -67,6 +67,8 @@ public struct K3sFacts: Sendable, Hashable, Codable {
     public var apiReady: Bool
     /// The cluster's nodes as this server sees them (servers only, when the API answers).
     public var nodes: [NodeFacts]?
+    /// When the node's k3s certificates expire (`K3sPaths.certificates(for:)`).
+    public var certificates: CertificateFacts
 
     public init(
         version: K3sVersion? = nil, binarySHA256: String? = nil, configSHA256: String? = nil,
@@ -75,7 +77,7 @@ public struct K3sFacts: Sendable, Hashable, Codable {
         agentJoinTokenFingerprint: String? = nil, pendingRestart: String? = nil,
         serviceFilesSHA256: String? = nil, serviceActive: Bool = false,
         serviceEnabled: Bool = false, scriptsSHA256: String? = nil, airgapImages: [String: Int] = [:],
-        apiReady: Bool = false, nodes: [NodeFacts]? = nil
+        apiReady: Bool = false, nodes: [NodeFacts]? = nil, certificates: CertificateFacts = CertificateFacts()
     ) {
         self.version = version
         self.binarySHA256 = binarySHA256
@@ -93,6 +95,7 @@ public struct K3sFacts: Sendable, Hashable, Codable {
         self.airgapImages = airgapImages
         self.apiReady = apiReady
         self.nodes = nodes
+        self.certificates = certificates
     }
 
     public var installed: Bool { version != nil || binarySHA256 != nil }

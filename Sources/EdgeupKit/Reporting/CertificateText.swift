@@ -13,9 +13,17 @@ public enum CertificateText {
         case 0: "less than a day left"
         case 1: "1 day left"
         case 2...: "\(days) days left"
-        case -1: "expired less than a day ago"
-        case -2: "expired 1 day ago"
-        default: "expired \(-days - 1) days ago"
+        default: "expired " + ago(days)
+        }
+    }
+
+    /// How long ago a certificate with `days` left (negative) expired: "less than a day ago",
+    /// "1 day ago", "3 days ago".
+    public static func ago(_ days: Int) -> String {
+        switch -days - 1 {
+        case ...0: "less than a day ago"
+        case 1: "1 day ago"
+        case let elapsed: "\(elapsed) days ago"
         }
     }
 

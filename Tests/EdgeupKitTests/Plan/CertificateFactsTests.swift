@@ -49,32 +49,38 @@ import Testing
         #expect(!server.contains("openssl"), "hosts need no openssl")
     }
 
-    /// The probe's sed program on real files: the first certificate's base64, armour and line breaks gone.
+    /// The probe's own certificate loop, run by sh on real files (its paths moved into a temporary
+    /// folder): the first certificate's base64, armour and line breaks gone, parsed locally.
     @Test func probeSendsTheFirstCertificateOnly() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeup-certs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let bundle = CertificateFixtures.adminLeaf + "\n" + CertificateFixtures.authority + "\n"
-        let files = [
-            "client-admin.crt": bundle,
-            "server-ca.crt": CertificateFixtures.authority.replacingOccurrences(of: "\n", with: "\r\n") + "\r\n",
-            "client-kubelet.crt": "no certificate here\n",
-        ]
-        for (name, text) in files { try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8) }
-        var output = ""
-        for name in files.keys.sorted() {
-            let shell = Process()
-            shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-            shell.arguments = ["-c", "sed -n \"$1\" \"$2\" | tr -d '\\r\\n '", "sh", FactsProbe.firstCertificateProgram,
-                               folder.appendingPathComponent(name).path]
-            let pipe = Pipe()
-            shell.standardOutput = pipe
-            try shell.run()
-            let sent = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            shell.waitUntilExit()
-            output += "cert=\(name) \(sent)\n"
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeup-certs-\(UUID().uuidString)").path
+        for sub in ["/server/tls", "/agent"] {
+            try FileManager.default.createDirectory(atPath: folder + sub, withIntermediateDirectories: true)
         }
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let files = [
+            "/server/tls/client-admin.crt": CertificateFixtures.adminLeaf + "\n" + CertificateFixtures.authority + "\n",
+            "/server/tls/server-ca.crt": CertificateFixtures.authority.replacingOccurrences(of: "\n", with: "\r\n") + "\r\n",
+            "/agent/client-kubelet.crt": "no certificate here\n",
+            "/agent/serving-kubelet.crt": "-----BEGIN CERTIFICATE-----\n" + String(repeating: "QUFB\n", count: 10_000),
+        ]
+        for (name, text) in files { try text.write(toFile: folder + name, atomically: true, encoding: .utf8) }
+        let script = FactsProbe.script(for: .server).split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(script.firstIndex { $0.contains("for cert in ") })
+        let loop = script[start...(start + 2)].joined(separator: "\n").replacingOccurrences(of: "/var/lib/rancher/k3s", with: folder)
+        #expect(loop.hasSuffix("done"), "\(loop)")
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", loop]
+        let pipe = Pipe()
+        shell.standardOutput = pipe
+        try shell.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        shell.waitUntilExit()
         #expect(output.contains("cert=client-admin.crt \(Self.base64DER(CertificateFixtures.adminLeaf))\n"), "the leaf, not its chain")
+        #expect(output.contains("cert=client-kubelet.crt \n"), "a file without a certificate sends nothing")
+        let unterminated = try #require(output.split(separator: "\n").first { $0.hasPrefix("cert=serving-kubelet.crt ") })
+        #expect(unterminated.count == "cert=serving-kubelet.crt ".count + 16_384, "a runaway file is cut off")
+        #expect(!output.contains("client-ca.crt"), "absent files are not mentioned")
         let certificates = FactsProbe.parse(output).k3s.certificates
         #expect(certificates.leaves == ["client-admin.crt": Self.adminNotAfter])
         #expect(certificates.authorities == ["server-ca.crt": Self.authorityNotAfter], "CRLF line endings")

@@ -28,7 +28,7 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
         ),
-        // The pure core shared by all layers: SHA-256 digests, POSIX shell quoting, OSError.
+        // The pure core shared by all layers: SHA-256 digests, X.509 expiry, POSIX shell quoting, OSError.
         .target(name: "EdgeCore", dependencies: ["COpenSSL"]),
         // The SSH layer: only this module knows libssh2.
         .target(
@@ -66,7 +66,7 @@ let package = Package(
             dependencies: ["EdgeSSH"],
             path: "Benchmarks/ssh/Sources"
         ),
-        .testTarget(name: "EdgeupKitTests", dependencies: ["EdgeupKit"]),
+        .testTarget(name: "EdgeupKitTests", dependencies: ["EdgeupKit", "EdgeCore"]),
         // Shared by the test targets: running the built binary, bringing a lab up and down.
         .target(name: "EdgeupTestSupport", path: "Tests/Support"),
         // Runs the built `edgeup` binary: exit codes, stderr format, help text.

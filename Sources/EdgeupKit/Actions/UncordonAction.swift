@@ -6,7 +6,7 @@ struct UncordonAction: HostAction {
 
     func need(_ context: HostPlanContext) -> ActionNeed? {
         if DrainAction().need(context) != nil { return ActionNeed("once Ready on the new release") }
-        guard context.facts.k3s.cordonedByEdgeup else { return nil }
+        guard context.facts.k3s.cordonedByEdgeup == true else { return nil }
         return ActionNeed("edgeup cordoned it for an upgrade in a run that did not finish")
     }
 

@@ -67,10 +67,13 @@ public struct K3sFacts: Sendable, Hashable, Codable {
     public var apiReady: Bool
     /// The cluster's nodes as this server sees them (servers only, when the API answers).
     public var nodes: [NodeFacts]?
-    /// Servers: the pre-upgrade snapshots edgeup took there (file names, oldest first).
-    public var snapshots: [String]
-    /// edgeup cordoned this node for an upgrade and has not uncordoned it yet.
-    public var cordonedByEdgeup: Bool
+    /// Servers: the pre-upgrade snapshots edgeup took there (file names, oldest first); nil when
+    /// none (absent from facts JSON, which older facts lack).
+    public var snapshots: [String]?
+    /// edgeup cordoned this node for an upgrade and has not uncordoned it yet (nil: it did not).
+    public var cordonedByEdgeup: Bool?
+    /// When the node's k3s certificates expire (`K3sPaths.certificates(for:)`).
+    public var certificates: CertificateFacts
 
     public init(
         version: K3sVersion? = nil, binarySHA256: String? = nil, configSHA256: String? = nil,
@@ -79,8 +82,8 @@ public struct K3sFacts: Sendable, Hashable, Codable {
         agentJoinTokenFingerprint: String? = nil, pendingRestart: String? = nil,
         serviceFilesSHA256: String? = nil, serviceActive: Bool = false,
         serviceEnabled: Bool = false, scriptsSHA256: String? = nil, airgapImages: [String: Int] = [:],
-        apiReady: Bool = false, nodes: [NodeFacts]? = nil, snapshots: [String] = [],
-        cordonedByEdgeup: Bool = false
+        apiReady: Bool = false, nodes: [NodeFacts]? = nil, snapshots: [String]? = nil,
+        cordonedByEdgeup: Bool? = nil, certificates: CertificateFacts = CertificateFacts()
     ) {
         self.version = version
         self.binarySHA256 = binarySHA256
@@ -100,6 +103,7 @@ public struct K3sFacts: Sendable, Hashable, Codable {
         self.nodes = nodes
         self.snapshots = snapshots
         self.cordonedByEdgeup = cordonedByEdgeup
+        self.certificates = certificates
     }
 
     public var installed: Bool { version != nil || binarySHA256 != nil }

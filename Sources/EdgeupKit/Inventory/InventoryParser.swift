@@ -9,7 +9,7 @@ struct InventoryParser {
         "user", "port", "identityFile", "knownHostsFile", "hostKeyPolicy", "sudo", "transport",
         "passphraseEnv", "sudoPasswordEnv", "useAgent", "connectTimeout", "commandTimeout",
     ]
-    static let k3sKeys = ["version", "channel", "binary", "airgapImages", "installScriptURL", "config"]
+    static let k3sKeys = ["version", "channel", "binary", "airgapImages", "installScriptURL", "certificateRenewalDays", "config"]
     static let gatewayKeys = ["name", "address", "ssh", "via"]
     static let storeKeys = [
         "name", "labels", "via", "datastore", "apiEndpoint", "ssh", "k3s", "playbooks", "values", "context", "hosts",
@@ -93,6 +93,7 @@ struct InventoryParser {
         }
         k3s.airgapImages = fields["airgapImages"].flatMap { parseArtifact($0, "\(context).airgapImages") }
         k3s.installScriptURL = reader.string(fields["installScriptURL"], "\(context).installScriptURL")
+        k3s.certificateRenewalDays = parseRenewalDays(fields["certificateRenewalDays"], "\(context).certificateRenewalDays")
         if let config = fields["config"] {
             if case let .mapping(mapping) = config {
                 var entries: [ConfigEntry] = []
@@ -110,6 +111,21 @@ struct InventoryParser {
             }
         }
         return k3s
+    }
+
+    /// Days before expiry from which a node's certificates are renewed: 1 to 364, leaf certificates
+    /// lasting 365 days (a longer window would renew them on every apply).
+    private func parseRenewalDays(_ node: Node?, _ what: String) -> Located<Int>? {
+        guard let days = reader.int(node, what, hint: "a number of days, e.g. certificateRenewalDays: 90") else { return nil }
+        let range = K3sSettings.certificateRenewalDaysRange
+        guard range.contains(days.value) else {
+            reader.error(
+                "\(what) must be \(range.lowerBound) to \(range.upperBound) days, found \(days.value)", at: days.location,
+                hint: "k3s leaf certificates last 365 days, so a window of 365 or more would renew them on every apply "
+                    + "(default \(K3sSettings.defaultCertificateRenewalDays))")
+            return nil
+        }
+        return days
     }
 
     /// k3s settings edgeup owns: it writes them itself from the inventory and the cluster's state.

@@ -418,7 +418,8 @@ struct InventoryResolver {
         return K3sSettings(
             version: raw.version?.value, channel: raw.channel?.value,
             binary: resolveArtifact(raw.binary), airgapImages: resolveArtifact(raw.airgapImages),
-            installScriptURL: raw.installScriptURL?.value, config: config, secrets: secrets)
+            installScriptURL: raw.installScriptURL?.value, certificateRenewalDays: raw.certificateRenewalDays?.value,
+            config: config, secrets: secrets)
     }
 
     private mutating func resolveArtifact(_ raw: RawArtifact?) -> ArtifactSource? {

@@ -65,6 +65,9 @@ public struct K3sSettings: Sendable, Hashable, Codable {
     public var airgapImages: ArtifactSource?
     /// Online installs: where the install script comes from (a local mirror at some sites).
     public var installScriptURL: String?
+    /// `certificateRenewalDays`: a node's certificates are renewed once fewer days than this are
+    /// left (nil: `defaultCertificateRenewalDays`). See `Store.certificateRenewalWindow`.
+    public var certificateRenewalDays: Int?
     /// Keys merged into /etc/rancher/k3s/config.yaml, in the user's order. Never a secret.
     public var config: [ConfigEntry]
     /// `k3s.config` keys given as `!env NAME`, resolved: k3s reads them from its environment.
@@ -76,6 +79,7 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         binary: ArtifactSource? = nil,
         airgapImages: ArtifactSource? = nil,
         installScriptURL: String? = nil,
+        certificateRenewalDays: Int? = nil,
         config: [ConfigEntry] = [],
         secrets: [K3sSecretSetting] = []
     ) {
@@ -84,12 +88,19 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         self.binary = binary
         self.airgapImages = airgapImages
         self.installScriptURL = installScriptURL
+        self.certificateRenewalDays = certificateRenewalDays
         self.config = config
         self.secrets = secrets
     }
 
+    /// The renewal window when the inventory sets none: k3s itself renews at start within 120 days
+    /// (90 before 2025 releases), so 90 days leaves k3s the first chance.
+    public static let defaultCertificateRenewalDays = 90
+    /// What `certificateRenewalDays` may be: leaf certificates last 365 days.
+    public static let certificateRenewalDaysRange = 1...364
+
     enum CodingKeys: String, CodingKey {
-        case version, channel, binary, airgapImages, installScriptURL, config, secrets
+        case version, channel, binary, airgapImages, installScriptURL, certificateRenewalDays, config, secrets
     }
 
     public init(from decoder: any Decoder) throws {
@@ -99,6 +110,7 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         binary = try container.decodeIfPresent(ArtifactSource.self, forKey: .binary)
         airgapImages = try container.decodeIfPresent(ArtifactSource.self, forKey: .airgapImages)
         installScriptURL = try container.decodeIfPresent(String.self, forKey: .installScriptURL)
+        certificateRenewalDays = try container.decodeIfPresent(Int.self, forKey: .certificateRenewalDays)
         config = try container.decodeIfPresent(ConfigValue.self, forKey: .config)?.mapEntries ?? []
         secrets = try container.decodeIfPresent([K3sSecretSetting].self, forKey: .secrets) ?? []
     }
@@ -110,6 +122,7 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         try container.encodeIfPresent(binary, forKey: .binary)
         try container.encodeIfPresent(airgapImages, forKey: .airgapImages)
         try container.encodeIfPresent(installScriptURL, forKey: .installScriptURL)
+        try container.encodeIfPresent(certificateRenewalDays, forKey: .certificateRenewalDays)
         try container.encode(ConfigValue.map(config), forKey: .config)
         // Only when there are some: inventories without secrets keep their fingerprints.
         if !secrets.isEmpty { try container.encode(secrets, forKey: .secrets) }

@@ -45,6 +45,7 @@ struct RawK3s {
     var binaryLocation: SourceLocation?
     var airgapImages: RawArtifact?
     var installScriptURL: Located<String>?
+    var certificateRenewalDays: Located<Int>?
     var config: Located<[ConfigEntry]>?
     /// Where each `config` key given as `!env NAME` wrote it (for "variable not set" errors).
     var secretLocations: [String: SourceLocation] = [:]
@@ -63,6 +64,7 @@ struct RawK3s {
         }
         result.airgapImages = overlay.airgapImages ?? airgapImages
         result.installScriptURL = overlay.installScriptURL ?? installScriptURL
+        result.certificateRenewalDays = overlay.certificateRenewalDays ?? certificateRenewalDays
         if let config = overlay.config {
             let merged = ConfigValue.merge(self.config?.value ?? [], config.value)
             result.config = Located(value: merged, location: config.location)

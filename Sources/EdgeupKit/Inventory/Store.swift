@@ -57,4 +57,8 @@ public struct Store: Sendable, Hashable, Codable {
     public var servers: [Host] { hosts.filter { $0.role == .server } }
     public var agents: [Host] { hosts.filter { $0.role == .agent } }
     public var firstServer: Host? { servers.first }
+
+    /// Days before expiry from which the store's certificates are due for renewal (inventory
+    /// `k3s.certificateRenewalDays`, fleet-wide in `defaults` or per store; default 90).
+    public var certificateRenewalWindow: Int { k3s.certificateRenewalDays ?? K3sSettings.defaultCertificateRenewalDays }
 }

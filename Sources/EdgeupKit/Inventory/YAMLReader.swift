@@ -144,10 +144,10 @@ final class YAMLReader {
         return Located(value: scalar.string, location: location(node))
     }
 
-    func int(_ node: Node?, _ what: String) -> Located<Int>? {
+    func int(_ node: Node?, _ what: String, hint: String? = nil) -> Located<Int>? {
         guard let node else { return nil }
         guard case .scalar = node, let value = node.int else {
-            error("\(what) must be a whole number, found \(describe(node))", at: node)
+            error("\(what) must be a whole number, found \(describe(node))", at: node, hint: hint)
             return nil
         }
         return Located(value: value, location: location(node))

@@ -17,6 +17,13 @@ public enum FactsProbe {
         END { flush() }
         """#
 
+    /// sed: the base64 lines of a PEM file's first certificate (its DER, once the line breaks go),
+    /// without the armour; nothing when the file holds none.
+    public static let firstCertificateProgram = "/^-----BEGIN CERTIFICATE-----/,/^-----END CERTIFICATE-----/{/^-----END/q;/^-----BEGIN/d;p;}"
+
+    /// Base64 characters sent per certificate at most (a k3s certificate needs under 1,000).
+    static let certificateLimit = 16_384
+
     /// A POSIX sh script (run as root: config.yaml and tokens are root-only) printing `key=value`
     /// lines. Tokens and config values never leave the host: only their SHA-256 is printed (per
     /// config key as `NodeConfig.keyFingerprints(ofText:)` splits the file).
@@ -64,6 +71,9 @@ public enum FactsProbe {
             for image in \(K3sPaths.airgapImages)/*; do
                 [ -f "$image" ] && echo "image=$(wc -c < "$image" | tr -d ' ') ${image##*/}"
             done
+            for cert in \(K3sPaths.certificates(for: role).map(\.path).joined(separator: " ")); do
+                [ -f "$cert" ] && echo "cert=${cert##*/} $(sed -n \(ShellQuote.quote(firstCertificateProgram)) "$cert" | tr -d '\\r\\n ' | head -c \(certificateLimit))"
+            done
             for record in \(K3sPaths.playbookRecord) \(PlaybookRecord.host); do
                 [ -f "$record" ] || continue
                 while read -r digest key; do
@@ -94,6 +104,7 @@ public enum FactsProbe {
         var playbooks: [String: String] = [:]
         var configKeys: [String: String] = [:]
         var snapshots: [String] = []
+        var certificates = CertificateFacts()
         for line in output.split(separator: "\n") {
             guard let equals = line.firstIndex(of: "=") else { continue }
             let key = String(line[..<equals])
@@ -113,6 +124,17 @@ public enum FactsProbe {
                     value.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == ".") })
                 {
                     snapshots.append(value)
+                }
+            case "cert":
+                // `NAME BASE64-DER`: only the files the probe reads, and only certificates that parse.
+                let parts = value.split(separator: " ", maxSplits: 1)
+                guard parts.count == 2, let isAuthority = certificateFiles[String(parts[0])],
+                    let der = Data(base64Encoded: String(parts[1])), let expiry = CertificateExpiry(der: der)
+                else { continue }
+                if isAuthority {
+                    certificates.authorities[String(parts[0])] = expiry.notAfter
+                } else {
+                    certificates.leaves[String(parts[0])] = expiry.notAfter
                 }
             case "config_key":
                 // `KEY SHA256  -`: a key name is shown in plans, so only flag-shaped names are kept.
@@ -142,7 +164,8 @@ public enum FactsProbe {
             scriptsSHA256: nonEmpty("scripts_sha256"),
             airgapImages: images,
             apiReady: values["api_ready"] == "1",
-            nodes: nodes, snapshots: snapshots, cordonedByEdgeup: values["cordoned"] == "1")
+            nodes: nodes, snapshots: snapshots.isEmpty ? nil : snapshots, cordonedByEdgeup: values["cordoned"] == "1" ? true : nil,
+            certificates: certificates)
         let machine = values["machine"] ?? ""
         return HostFacts(
             machine: machine, architecture: ExecutableArchitecture.fromUname(machine),
@@ -151,6 +174,10 @@ public enum FactsProbe {
             clock: nonEmpty("clock").flatMap(Double.init), k3s: k3s, listeningPorts: ports.sorted(),
             hasDefaultRoute: values["default_route"] == "1", playbooks: playbooks)
     }
+
+    /// The certificate files a probe reports, by name → whether it is an authority.
+    static let certificateFiles: [String: Bool] = Dictionary(
+        Role.allCases.flatMap(K3sPaths.certificates(for:)).map { ($0.name, $0.isAuthority) }, uniquingKeysWith: { $1 })
 
     /// `kubectl get nodes -o json` → the few fields a plan needs.
     static func parseNodes(_ json: Data) -> [NodeFacts]? {

@@ -38,6 +38,20 @@ public enum K3sPaths {
     /// k3s-uninstall.sh forgets them and gets them applied again.
     public static let playbookRecord = "/var/lib/rancher/k3s/server/edgeup-playbooks"
 
+    /// k3s's certificates whose expiry the facts carry, by role: servers have the server's and the
+    /// agent's, agents the agent's. File names are unique across both folders (they key the facts).
+    public static func certificates(for role: Role) -> [K3sCertificateFile] {
+        let agent = ["client-kubelet.crt", "serving-kubelet.crt"].map {
+            K3sCertificateFile(path: dataDirectory + "/agent/" + $0, isAuthority: false)
+        }
+        guard role == .server else { return agent }
+        let server = [("server-ca.crt", true), ("client-ca.crt", true), ("serving-kube-apiserver.crt", false),
+                      ("client-admin.crt", false)].map {
+            K3sCertificateFile(path: dataDirectory + "/server/tls/" + $0.0, isAuthority: $0.1)
+        }
+        return server + agent
+    }
+
     /// Files and folders edgeup writes itself (configuration, tokens, binary, service, scripts, the
     /// kubeconfig, k3s's server state): a playbook's `files` may not replace them or write inside.
     public static var ownedByEdgeup: [String] {
@@ -76,4 +90,14 @@ public enum K3sPaths {
     public static func openRCEnvironment(for role: Role) -> String {
         "/etc/rancher/k3s/\(serviceName(for: role)).env"
     }
+}
+
+/// A certificate file k3s keeps (PEM; the first certificate is the file's own, a chain may follow).
+public struct K3sCertificateFile: Sendable, Hashable {
+    public var path: String
+    /// A CA (ten years, `k3s certificate rotate-ca`) rather than a leaf (a year, renewed by k3s).
+    public var isAuthority: Bool
+
+    /// The name facts and plans use: the file name.
+    public var name: String { String(path.split(separator: "/").last ?? "") }
 }

@@ -9,6 +9,9 @@ public struct KubeconfigFetchResult: Sendable {
     public var standalone: String?
     /// With `.write`: the file merged into, or the folder of separate files.
     public var target: String?
+    /// The selected stores' contexts whose client certificate expires within 30 days (or has),
+    /// in what was printed or written.
+    public var clientCertificateWarnings: [ClientCertificateWarning] = []
 
     public var written: Int { entries.count - skipped.count }
     public var exitCode: Int32 { failures.isEmpty && skipped.isEmpty ? 0 : 1 }

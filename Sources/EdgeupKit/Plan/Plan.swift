@@ -42,12 +42,19 @@ public struct StorePlan: Sendable, Hashable, Codable {
     public var problems: [PlanProblem]
     /// Fingerprint of the facts this plan was computed from; a saved plan is stale when it changes.
     public var factsFingerprint: String
+    /// When the hosts' certificates expire, for showing days left; nil when no host reported any
+    /// (and in plans saved before it existed).
+    public var certificates: StoreCertificates?
 
-    public init(store: StoreID, actions: [PlannedAction], problems: [PlanProblem], factsFingerprint: String) {
+    public init(
+        store: StoreID, actions: [PlannedAction], problems: [PlanProblem], factsFingerprint: String,
+        certificates: StoreCertificates? = nil
+    ) {
         self.store = store
         self.actions = actions
         self.problems = problems
         self.factsFingerprint = factsFingerprint
+        self.certificates = certificates
     }
 
     public var status: Status {

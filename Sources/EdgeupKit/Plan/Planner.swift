@@ -110,7 +110,8 @@ public struct Planner: Sendable {
         }
         let plan = StorePlan(
             store: store.id, actions: actions, problems: problems,
-            factsFingerprint: Self.fingerprint(of: observations))
+            factsFingerprint: Self.fingerprint(of: observations),
+            certificates: StoreCertificates(store, observations: observations))
         var work = StoreWork(
             store: store, plan: plan, hosts: hosts,
             playbooks: playbooks[store.name] ?? StorePlaybooks(store: store.name, units: []))

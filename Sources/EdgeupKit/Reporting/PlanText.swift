@@ -41,7 +41,10 @@ public struct PlanText: Sendable {
                 }
             }
         }
+        let certificates = certificateLines(plan)
+        lines += certificates
         if !plan.hasChanges && !plan.hasProblems {
+            if !certificates.isEmpty { lines.append("") }
             lines.append(style.green("Nothing to do: every store matches the inventory."))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -69,6 +72,32 @@ public struct PlanText: Sendable {
                 return action
             }
             return (group.stores, template)
+        }
+    }
+
+    /// Certificates inside or near their store's renewal window (`CertificateText.planDeadlines`),
+    /// days left counted from when the plan was made; stores sharing a note form one line.
+    private func certificateLines(_ plan: Plan) -> [String] {
+        var order: [String] = []
+        var groups: [String: (stores: [String], note: String, deadline: CertificateDeadline, window: Int)] = [:]
+        for store in plan.stores {
+            guard let window = store.certificates?.renewalWindowDays else { continue }
+            for deadline in CertificateText.planDeadlines(store, at: plan.createdAt) {
+                let shared = CertificateText.planNote(deadline, window: window, host: false)
+                if groups[shared] == nil {
+                    order.append(shared)
+                    groups[shared] = ([], CertificateText.planNote(deadline, window: window, host: true), deadline, window)
+                }
+                groups[shared]?.stores.append(store.store.name)
+            }
+        }
+        guard !order.isEmpty else { return [] }
+        return ["", style.bold("Certificates:")] + order.compactMap { shared in
+            guard let group = groups[shared] else { return nil }
+            let note = group.stores.count == 1 ? group.note : shared
+            let shown = group.deadline.daysLeft < 0 ? style.red(note)
+                : group.deadline.daysLeft < group.window ? style.yellow(note) : note
+            return "  " + style.bold(names(group.stores)) + ": " + shown
         }
     }
 

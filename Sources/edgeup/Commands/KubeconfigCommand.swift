@@ -13,7 +13,8 @@ struct KubeconfigCommand: AsyncParsableCommand {
             anything beyond the server, CA and client certificate and key (exec, tokens, file paths, \
             proxy-url, ...) is refused. Entries this inventory wrote earlier are replaced; a store \
             whose name is taken by any other entry is skipped and that entry left alone; everything \
-            else in the file is kept. Touches no cluster.
+            else in the file is kept. Touches no cluster. Then warns about each selected store's \
+            context whose client certificate expires within 30 days (or has expired).
 
             Examples:
               edgeup kubeconfig inventories/coffee-shops.yaml --stores eu-001
@@ -53,6 +54,7 @@ struct KubeconfigCommand: AsyncParsableCommand {
         }
         for failure in result.failures { printError(stderrStyle.red("✗ ") + failure.summary) }
         for skip in result.skipped { printError(stderrStyle.red("✗ ") + skip.error.description) }
+        for warning in result.clientCertificateWarnings { printError(stderrStyle.render(warning.diagnostic)) }
         try exitIfFailed(result.exitCode)
     }
 }

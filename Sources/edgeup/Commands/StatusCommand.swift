@@ -10,7 +10,9 @@ struct StatusCommand: AsyncParsableCommand {
             Without connecting, shows what the last apply did to each store (converged, failed, \
             or never run), read from the state folder ($EDGEUP_STATE_DIR, else \
             ~/.local/state/edgeup). With --live, connects, gathers facts and shows whether each \
-            store matches the inventory now.
+            store matches the inventory now, with the days left of each store's k3s \
+            certificates. Either way, warns about merged contexts whose client certificate \
+            expires within 30 days.
 
             Example:
               edgeup status inventories/coffee-shops.yaml --selector region=eu
@@ -43,6 +45,9 @@ struct StatusCommand: AsyncParsableCommand {
         switch output.output {
         case .json: try printJSON(rows)
         case .text: print(StatusTable.render(rows, style: stdoutStyle), terminator: "")
+        }
+        for warning in kubeconfig.destination(for: inventory).clientCertificateWarnings(stores: stores) {
+            printError(stderrStyle.render(warning.diagnostic))
         }
     }
 }

@@ -83,6 +83,6 @@ extension PlannerTests {
         let plan = planner.plan(ha, observations: observations)
         #expect(summary(plan) == ["uncordon a1", "fetch-kubeconfig s1"])
         #expect(plan.actions[0].reason == "edgeup cordoned it for an upgrade in a run that did not finish")
-        #expect(FactsProbe.parse("cordoned=1\n").k3s.cordonedByEdgeup)
+        #expect(FactsProbe.parse("cordoned=1\n").k3s.cordonedByEdgeup == true)
     }
 }

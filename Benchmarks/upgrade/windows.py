@@ -3,8 +3,9 @@
 
     windows.py JOURNAL N
 
-per host, from its `upgrade` step-started event (the service stops there) to its "node … Ready"
-event (Ready on the target kubelet version); prints count, median, p90 and max in seconds, and
+per host, from the step that stops its service (`snapshot` on a SQLite server, which copies the
+datastore while stopped, else `upgrade`) to its "node … Ready" event (Ready on the target kubelet
+version); prints count, median, p90 and max in seconds, and
 checks that N hosts were upgraded."""
 import json
 import statistics
@@ -22,7 +23,7 @@ def main(path, n):
         for line in f:
             e = json.loads(line)
             host = e.get("host")
-            if e.get("kind") == "step-started" and e.get("action") == "upgrade":
+            if e.get("kind") == "step-started" and e.get("action") in ("snapshot", "upgrade"):
                 stopped.setdefault(host, when(e))
             elif e.get("kind") == "step-finished" and (e.get("message") or "").endswith(" Ready") and host in stopped:
                 ready[host] = when(e)

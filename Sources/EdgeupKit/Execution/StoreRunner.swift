@@ -195,8 +195,11 @@ public struct StoreRunner: Sendable {
             try await converge(node, actions, cluster: cluster, work: work, progress: &progress)
         }
         let agents = store.agents.filter { !work.actions(on: $0).isEmpty }
-        for batchStart in stride(from: 0, to: agents.count, by: max(1, options.agentBatchSize)) {
-            let batch = agents[batchStart..<min(batchStart + options.agentBatchSize, agents.count)]
+        // Certificates are renewed one node at a time, agents too.
+        let renewing = agents.contains { agent in work.actions(on: agent).contains { $0.kind == .renewCertificates } }
+        let size = renewing ? 1 : max(1, options.agentBatchSize)
+        for batchStart in stride(from: 0, to: agents.count, by: size) {
+            let batch = agents[batchStart..<min(batchStart + size, agents.count)]
             let results = await withTaskGroup(of: Result<Progress, ProvisioningError>.self) { group in
                 for agent in batch {
                     group.addTask {

@@ -113,6 +113,7 @@ public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Compa
     case writeConfig = "write-config"
     case writeToken = "write-token"
     case writeAgentToken = "write-agent-token"
+    case renewCertificates = "renew-certificates"
     case start
     case restart
     case uncordon

@@ -1,4 +1,5 @@
 @testable import EdgeupKit
+import Foundation
 import Testing
 
 /// How an upgrade is laid out (staging, snapshot, order), continued after an interruption, and
@@ -84,5 +85,42 @@ extension PlannerTests {
         #expect(summary(plan) == ["uncordon a1", "fetch-kubeconfig s1"])
         #expect(plan.actions[0].reason == "edgeup cordoned it for an upgrade in a run that did not finish")
         #expect(FactsProbe.parse("cordoned=1\n").k3s.cordonedByEdgeup == true)
+    }
+}
+
+extension PlannerTests {
+    /// Facts' clock is 1000 s after the epoch; a leaf expiring `days` later.
+    func certificates(_ days: Double, on hosts: [HostID], file: String = "client-kubelet.crt") -> [HostID: HostObservation] {
+        var observations = converged(ha)
+        for host in hosts {
+            modify(&observations, host) { $0.k3s.certificates.leaves[file] = Date(timeIntervalSince1970: 1000 + days * 86400) }
+        }
+        return observations
+    }
+
+    @Test func certificatesInsideTheWindowAreRenewedWithARestart() {
+        let plan = planner.plan(ha, observations: certificates(20.5, on: ["s1", "a1"]))
+        #expect(summary(plan) == ["renew-certificates s1", "restart s1", "renew-certificates a1", "restart a1", "fetch-kubeconfig s1"])
+        #expect(plan.actions[0].reason == "client-kubelet.crt: 20 days left, inside the 90-day renewal window")
+        #expect(plan.actions[1].reason == "to apply: renewed certificates")
+        #expect(planner.plan(ha, observations: certificates(-3, on: ["s2"])).actions.first?.reason
+            == "client-kubelet.crt: expired 3 days ago, inside the 90-day renewal window")
+        #expect(planner.plan(ha, observations: certificates(200, on: ["s1"])).actions.isEmpty, "outside the window")
+    }
+
+    @Test func theRenewalWindowComesFromTheInventory() throws {
+        let wide = try load(("wide.yaml", """
+            defaults:
+              k3s: {version: v1.31.4+k3s1, binary: /bundles/k3s, certificateRenewalDays: 250, config: {disable: [traefik], kubelet-arg: ["max-pods=60"]}}
+            stores:
+              - name: ha
+                hosts:
+                  - {name: s1, address: 10.0.0.1, role: server}
+                  - {name: s2, address: 10.0.0.2, role: server}
+                  - {name: s3, address: 10.0.0.3, role: server}
+                  - {name: a1, address: 10.0.0.4, role: agent}
+            """)).get()
+        let plan = planner.plan(wide.stores[0], observations: certificates(200, on: ["s3"]))
+        #expect(summary(plan) == ["renew-certificates s3", "restart s3", "fetch-kubeconfig s1"])
     }
 }

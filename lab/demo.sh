@@ -73,6 +73,12 @@ else
     step exec "$DIR/fleet.yaml" --stores store-ha --role server -- 'k3s --version | head -1; sudo k3s kubectl get nodes'
     say "7. The playbooks, as the cluster has them (applied server-side by edgeup; the MQTT broker rolled out)"
     step exec "$DIR/fleet.yaml" --stores store-003 --role server -- 'sudo k3s kubectl get ns; sudo k3s kubectl get deploy -n sensors'
+    say "8. Upgrade the fleet to v1.32.1: the binary staged on every host first, a snapshot on each first server, servers one at a time, then agents, each gated on the new version"
+    show "$LAB/k3s-double/build" --version v1.32.1+k3s1 -o "$DIR/bin/k3s-v1.32.1"
+    sed -i 's|  k3s: {version: v1.31.4+k3s1, binary: ./bin/k3s}|  k3s: {version: v1.32.1+k3s1, binary: ./bin/k3s-v1.32.1}|' "$DIR/fleet.yaml"
+    step plan "$DIR/fleet.yaml" --playbooks "$PLAYBOOKS" --stores store-ha
+    step apply "$DIR/fleet.yaml" --playbooks "$PLAYBOOKS"
+    step exec "$DIR/fleet.yaml" --stores store-ha --role server -- 'sudo k3s kubectl get nodes; sudo ls /var/lib/rancher/k3s/server/db/snapshots 2>/dev/null || echo "(no snapshots: not the first server)"'
 fi
 
 cat <<EOF

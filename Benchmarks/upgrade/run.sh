@@ -39,6 +39,7 @@ for N in "${SIZES[@]}"; do
     flags=(--concurrency "$PARALLEL" --max-concurrent-stores "$PARALLEL")
     "$EDGEUP" apply "$DIR/before.yaml" "${flags[@]}" >"$DIR/form.log" 2>&1 || { tail -n 20 "$DIR/form.log"; exit 1; }
     echo "== $N single-host stores, v1.31.4+k3s1 -> v1.32.1+k3s1 ($(nproc) cores, parallel $PARALLEL)"
+    printf "%-44s %10s %10s %12s %12s %6s\n" "client run" "wall" "CPU" "peak RSS" "peak PSS" "procs"
     line=$(/usr/bin/python3 "$ROOT/Benchmarks/fleet/measure.py" "upgrade apply" "$DIR/upgrade.log" -- \
         "$EDGEUP" apply "$DIR/after.yaml" "${flags[@]}")
     echo "$line"

@@ -17,6 +17,7 @@ stores:
   - {name: sq, servers: 1}
   - {name: ct, servers: 1, agents: 1}
   - {name: cw, servers: 1}
+  - {name: dr, servers: 1, agents: 1}
 """
 FAST = {"K3S_DOUBLE_NOTREADY_SECONDS": "4", "K3S_DOUBLE_HEARTBEAT_SECONDS": "1",
         "K3S_DOUBLE_MANIFEST_POLL_SECONDS": "1", "K3S_DOUBLE_LEARNER_SECONDS": "2"}
@@ -338,3 +339,151 @@ def test_certificate_rotate(lab):
     assert admin.serial_number != age_admin and 364.9 < days_left(admin) <= 365
     assert kubeconfig_cert(lab, "ct-s1").serial_number == admin.serial_number
 
+
+PODS = """apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agentd, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: agentd}}
+  template: {metadata: {labels: {app: agentd}}, spec: {containers: [{name: a, image: agentd:1}]}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: agentd-x1
+  namespace: kube-system
+  ownerReferences: [{apiVersion: apps/v1, kind: DaemonSet, name: agentd, uid: u1, controller: true}]
+spec: {nodeName: dr-a1, containers: [{name: a, image: agentd:1}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: bare, namespace: shop}
+spec: {nodeName: dr-a1, containers: [{name: b, image: busybox}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: cache
+  namespace: shop
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: cache-rs, uid: u2, controller: true}]
+spec: {nodeName: dr-a1, volumes: [{name: tmp, emptyDir: {}}], containers: [{name: c, image: redis}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-1
+  namespace: shop
+  labels: {app: web}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-rs, uid: u3, controller: true}]
+spec: {nodeName: dr-a1, containers: [{name: w, image: nginx}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-2
+  namespace: shop
+  labels: {app: web}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-rs, uid: u3, controller: true}]
+spec: {nodeName: dr-a1, containers: [{name: w, image: nginx}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: other
+  namespace: shop
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: other-rs, uid: u4, controller: true}]
+spec: {nodeName: dr-s1, containers: [{name: o, image: nginx}]}
+"""
+PDB = """apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: shop}
+spec: {minAvailable: 1, selector: {matchLabels: {app: web}}}
+"""
+
+
+def pod_names(lab, node):
+    items = json.loads(lab.kubectl("dr-s1", f"get pods -A -o json").stdout)["items"]
+    return sorted(p["metadata"]["name"] for p in items if p["spec"].get("nodeName") == node)
+
+
+def test_cordon_uncordon(lab, k3s_binary):
+    lab.install_k3s("dr-s1", k3s_binary, "server", config={"token": "dr-secret"}, env=FAST)
+    lab.install_k3s("dr-a1", k3s_binary, "agent",
+                    env={**FAST, "K3S_TOKEN": "dr-secret", "K3S_URL": f"https://{lab.host('dr-s1')['address']}:6443"})
+    wait_for(lambda: node_rows(lab.kubectl("dr-s1", "get nodes").stdout).get("dr-a1", [0, 0])[1] == "Ready", 20,
+             what="dr-a1 Ready")
+    assert lab.kubectl("dr-s1", "cordon dr-a1").stdout == "node/dr-a1 cordoned\n"
+    assert node_rows(lab.kubectl("dr-s1", "get nodes").stdout)["dr-a1"][1] == "Ready,SchedulingDisabled"
+    n = nodes_json(lab, "dr-s1")["dr-a1"]
+    assert n["spec"]["unschedulable"] is True
+    assert [t for t in n["spec"]["taints"] if t["key"] == "node.kubernetes.io/unschedulable"][0]["effect"] == "NoSchedule"
+    assert lab.kubectl("dr-s1", "cordon dr-a1").stdout == "node/dr-a1 already cordoned\n"
+    restart(lab, "dr-s1")                  # a cordon outlives restarts
+    assert nodes_json(lab, "dr-s1")["dr-a1"]["spec"]["unschedulable"] is True
+    assert lab.kubectl("dr-s1", "uncordon dr-a1").stdout == "node/dr-a1 uncordoned\n"
+    n = nodes_json(lab, "dr-s1")["dr-a1"]
+    assert "unschedulable" not in n["spec"] and "taints" not in n["spec"]
+    wait_for(lambda: node_rows(lab.kubectl("dr-s1", "get nodes").stdout)["dr-a1"][1] == "Ready", 10,
+             what="dr-a1 Ready again after the server's restart")
+    assert lab.kubectl("dr-s1", "uncordon dr-a1").stdout == "node/dr-a1 already uncordoned\n"
+    r = lab.kubectl("dr-s1", "cordon nope", check=False)
+    assert r.returncode == 1 and 'Error from server (NotFound): nodes "nope" not found' in r.stderr
+
+
+def test_drain(lab, tmp_path):
+    lab.put("dr-s1", "/root/pods.yaml", PODS)
+    lab.put("dr-s1", "/root/pdb.yaml", PDB)
+    lab.kubectl("dr-s1", "apply -f /root/pods.yaml -f /root/pdb.yaml")
+    # kubectl's refusals, nothing evicted
+    r = lab.kubectl("dr-s1", "drain dr-a1", check=False)
+    assert r.returncode == 1 and r.stdout == "node/dr-a1 cordoned\n"
+    for e in ("cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): kube-system/agentd-x1",
+              "cannot delete Pods with local storage (use --delete-emptydir-data to override): shop/cache",
+              # sic: kubectl 1.30-1.33 say it so (the double embeds the kubectl of its k3s version, 1.31)
+              "cannot delete cannot delete Pods that declare no controller (use --force to override): shop/bare"):
+        assert "\n" + e + "\n" in r.stderr, r.stderr
+    assert 'error: unable to drain node "dr-a1" due to error: [' in r.stderr
+    assert "There are pending nodes to be drained:\n dr-a1\n" in r.stderr
+    assert pod_names(lab, "dr-a1") == ["agentd-x1", "bare", "cache", "web-1", "web-2"]
+    # with the flags: the budget lets one web pod go and holds the other until the timeout
+    r = lab.kubectl("dr-s1", "drain dr-a1 --ignore-daemonsets --delete-emptydir-data --force --timeout=3s --grace-period=5",
+                    check=False)
+    assert r.returncode == 1
+    out = r.stdout.splitlines()
+    assert out[0] == "node/dr-a1 already cordoned"
+    assert {"evicting pod shop/bare", "pod/bare evicted", "evicting pod shop/cache", "pod/cache evicted"} <= set(out)
+    assert ("Warning: ignoring DaemonSet-managed Pods: kube-system/agentd-x1; deleting Pods that declare no "
+            "controller: shop/bare\n") in r.stderr
+    left = pod_names(lab, "dr-a1")
+    assert left in (["agentd-x1", "web-1"], ["agentd-x1", "web-2"])
+    held = left[1]
+    assert f"pod/{'web-1' if held == 'web-2' else 'web-2'} evicted" in out
+    assert (f'error when evicting pods/"{held}" -n "shop" (will retry after 5s): Cannot evict pod as it would violate '
+            "the pod's disruption budget.") in r.stderr
+    assert f'error when evicting pods/"{held}" -n "shop": global timeout reached: 3s' in r.stderr
+    assert f'There are pending pods in node "dr-a1" when an error occurred' in r.stderr and f"pod/{held}\n" in r.stderr
+    assert "node/dr-a1 drained" not in r.stdout
+    # without the budget, and only the pods the selector names: drained
+    lab.kubectl("dr-s1", "delete -f /root/pdb.yaml")
+    r = lab.kubectl("dr-s1", "drain dr-a1 --pod-selector=app=web")
+    assert r.stdout.splitlines() == ["node/dr-a1 already cordoned", f"evicting pod shop/{held}", f"pod/{held} evicted",
+                                     "node/dr-a1 drained"]
+    assert pod_names(lab, "dr-a1") == ["agentd-x1"] and pod_names(lab, "dr-s1") == ["other"]
+    r = lab.kubectl("dr-s1", "drain dr-a1 --pod-selector='app in'", check=False)
+    assert r.returncode == 1 and r.stderr == "error: --pod-selector=<pod_selector> must be a valid label selector\n"
+    # the real kubectl drives the same API: cordon, evict, uncordon
+    import shutil
+    if shutil.which("kubectl"):
+        from conftest import kubectl, real_kubeconfig
+        kc = real_kubeconfig(lab, "dr-s1", tmp_path)
+        r = kubectl(kc, "drain", "dr-s1", "--timeout=20s")
+        assert r.stdout.splitlines() == ["node/dr-s1 cordoned", "evicting pod shop/other", "pod/other evicted",
+                                         "node/dr-s1 drained"], (r.stdout, r.stderr)
+        assert kubectl(kc, "uncordon", "dr-s1").stdout.strip() == "node/dr-s1 uncordoned"
+        r = kubectl(kc, "drain", "dr-a1", check=False)
+        assert r.returncode == 1 and "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): " \
+            "kube-system/agentd-x1" in r.stderr

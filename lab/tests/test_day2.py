@@ -270,6 +270,9 @@ def test_aged_certificates_renewed_at_start(lab):
     r = lab.sh("ct-s1", "k3s certificate check")
     assert "client-admin.crt: certificate system:admin (ClientAuth) is ok, expires at" in r.stderr
     assert "Server detected, checking agent and server certificates" in r.stderr
+    j = json.loads(lab.sh("ct-s1", "k3s certificate check -o json").stdout)
+    admin = next(c for c in j["Certificates"] if c["Subject"] == "system:admin")
+    assert admin["Status"] == "OK" and admin["Usages"] == ["ClientAuth"] and admin["ResidualTime"] > 364 * DAY * 10**9
     # outside the window: kept
     for d in (200, 100):
         age(lab, "ct-s1", d)

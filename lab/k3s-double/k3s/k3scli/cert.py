@@ -112,6 +112,11 @@ def rel_time(seconds):
     return "a long while "
 
 
+def nanoseconds(td):
+    """A time.Duration as Go's JSON has it."""
+    return (td.days * 86400 + td.seconds) * 10**9 + td.microseconds * 1000
+
+
 def cmd_certificate(args):
     if not args or args[0] not in ("check", "rotate"):
         fatal(f"No help topic for '{args[0]}'" if args else "certificate: check or rotate")
@@ -151,17 +156,17 @@ def check(files, fmt):
                              "Issuer": common_name(c.issuer),
                              "Usages": usages(c),
                              "ExpiryTime": (c.not_valid_before if status == "NOT YET VALID" else c.not_valid_after),
-                             "ResidualTime": (c.not_valid_after - now).total_seconds(), "Status": status})
+                             "ResidualTime": c.not_valid_after - now, "Status": status})
     if fmt == "json":
         print(json.dumps({"Certificates": [dict(r, ExpiryTime=r["ExpiryTime"].strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                                ResidualTime=int(r["ResidualTime"] * 1e9)) for r in rows]},
+                                                ResidualTime=nanoseconds(r["ResidualTime"])) for r in rows]},
                          separators=(",", ":")))
         return 0
     if fmt == "table":
         table = [["FILENAME", "SUBJECT", "USAGES", "EXPIRES", "RESIDUAL TIME", "STATUS"],
                  ["--------", "-------", "------", "-------", "-------------", "------"]]
         table += [[r["Filename"], r["Subject"], ",".join(r["Usages"]), r["ExpiryTime"].strftime("%b %d, %Y %H:%M UTC"),
-                   rel_time(r["ResidualTime"]), r["Status"]] for r in rows]
+                   rel_time(r["ResidualTime"].total_seconds()), r["Status"]] for r in rows]
         widths = [max(len(t[i]) for t in table) + 3 for i in range(5)]     # Go's tabwriter, padding 3
         print()
         for t in table:

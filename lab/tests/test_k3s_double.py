@@ -8,7 +8,6 @@ import re
 import struct
 import subprocess
 import threading
-import time
 
 import pytest
 import yaml

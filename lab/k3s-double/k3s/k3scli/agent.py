@@ -1,11 +1,14 @@
-"""`k3s agent`: configuration, the server's CA, then the lean agent."""
+"""`k3s agent`: configuration, the server's CA, its kubelet certificates, then the lean agent."""
 import os
+import time
 
+from k3scli.certs import csr_for
 from k3scli.config import ConfigError, effective, load_config, read_token_setting
 from k3scli.handoff import exec_lean
 from k3scli.images import import_images
 from k3scli.join import wait_for_cacerts
 from k3scli.node import node_name_of, node_record
+from k3sd.client import HTTPError, client_ctx, https
 from k3sd.files import Paths, write_file
 from k3sd.log import fatal, logmsg
 from k3sd.tokens import basic, parse_token
@@ -37,6 +40,31 @@ def cmd_agent(args):
     node["images"] = images
     os.makedirs(P.agent, exist_ok=True)
     write_file(os.path.join(P.agent, "server-ca.crt"), ca, 0o644)
+    auth = basic(user or "node", secret)
+    for which in ("serving-kubelet", "client-kubelet"):
+        request_kubelet_cert(url.rstrip("/"), ca, auth, node, which, P.agent)
     serve = {"mode": "agent", "data_dir": data_dir, "server": url.rstrip("/"), "node": node,
-             "auth": basic(user or "node", secret), "images": images, "debug": bool(cfg.get("debug"))}
+             "auth": auth, "images": images, "debug": bool(cfg.get("debug"))}
     exec_lean(serve, data_dir)
+
+
+def request_kubelet_cert(url, ca, auth, node, which, agent_dir):
+    """As a k3s agent at every start: a request for its own key, signed by the server (see api.kubelet_cert)."""
+    csr = csr_for(os.path.join(agent_dir, which + ".key"))
+    headers = {"Authorization": auth, "Content-Type": "application/x-pem-file", "k3s-Node-Name": node["name"],
+               "k3s-Node-Password": node["password"], "k3s-Node-IP": ",".join(node["addresses"])}
+    while True:
+        try:
+            _, _, pem = https("POST", f"{url}/v1-k3s/{which}.crt", csr, headers, ctx=client_ctx(ca), timeout=30)
+            break
+        except HTTPError as e:
+            if e.status == 401:
+                fatal(f"Failed to validate connection to cluster at {url}: token is not valid: 401 Unauthorized")
+            if e.status == 403:
+                fatal("Node password rejected, duplicate hostname or contents of '/etc/rancher/node/password' may not "
+                      "match server node-passwd entry, try enabling a unique node name with the --with-node-id flag")
+            logmsg("info", f"Waiting to retrieve agent configuration; server is not ready: {url}/v1-k3s/{which}.crt: {e}")
+        except OSError as e:
+            logmsg("info", f"Waiting to retrieve agent configuration; server is not ready: {e}")
+        time.sleep(2)
+    write_file(os.path.join(agent_dir, which + ".crt"), pem, 0o600)

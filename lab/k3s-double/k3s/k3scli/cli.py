@@ -3,6 +3,7 @@ import os
 import sys
 
 from k3scli.agent import cmd_agent
+from k3scli.cert import cmd_certificate
 from k3scli.etcdsnapshot import cmd_etcd_snapshot
 from k3scli.images import ctr_main
 from k3scli.kube import die
@@ -30,6 +31,7 @@ COMMANDS:
    kubectl  Run kubectl
    token    Manage tokens
    etcd-snapshot  Manage etcd snapshots
+   certificate    Manage K3s certificates
 """)
 
 
@@ -58,6 +60,11 @@ def main(argv):
         return 0
     if a == "__serve":
         return serve(argv[1])
+    if a == "__sign":
+        import json
+        from k3scli.certs import sign_csr
+        sys.stdout.write(sign_csr(json.load(sys.stdin)).decode())
+        return 0
     if a == "server":
         return cmd_server(argv[1:])
     if a == "agent":
@@ -70,6 +77,8 @@ def main(argv):
         return cmd_token(argv[1:])
     if a == "etcd-snapshot":
         return cmd_etcd_snapshot(argv[1:])
-    if a in ("secrets-encrypt", "certificate", "completion", "check-config"):
+    if a == "certificate":
+        return cmd_certificate(argv[1:])
+    if a in ("secrets-encrypt", "completion", "check-config"):
         die(f'time="{now_rfc3339()}" level=fatal msg="k3s {a} is not implemented by the edgeup lab\'s k3s double"')
     die(f"Incorrect Usage. No help topic for '{a}'", 1)

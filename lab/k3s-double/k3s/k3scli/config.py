@@ -2,7 +2,7 @@
 import os
 
 from k3sd.cluster import CRITICAL
-from k3sd.log import logmsg
+from k3sd.log import fatal, logmsg
 
 
 CONFIG_FILE = "/etc/rancher/k3s/config.yaml"
@@ -216,3 +216,30 @@ def read_token_setting(cfg, which="token"):
         except OSError as e:
             raise ConfigError(f"failed to read {which} file {tf}: {e.strerror}")
     return tok or None
+
+
+def subcommand_config(path, flags):
+    """What `k3s etcd-snapshot|certificate` take from the config files: the keys that are flags of the
+    subcommand (flags: name → (kind, canonical name)); the others are skipped with k3s's warning."""
+    import yaml
+    out = {}
+    for f in config_files(path):
+        try:
+            with open(f) as fh:
+                data = yaml.safe_load(fh) or {}
+        except OSError as e:
+            fatal(f"open {f}: {e.strerror.lower()}")
+        for k, v in data.items():
+            k = str(k).rstrip("+")
+            if k not in flags or flags[k][1] == "config":
+                logmsg("warning", f"Unknown flag --{k} found in config.yaml, skipping")
+                continue
+            out[flags[k][1]] = v
+    return out
+
+
+def resolve_data_dir(value):
+    """k3s's datadir.Resolve: without --data-dir, a non-root user gets ~/.rancher/k3s."""
+    if value:
+        return value
+    return "/var/lib/rancher/k3s" if os.geteuid() == 0 else os.path.join(os.path.expanduser("~"), ".rancher", "k3s")

@@ -4,7 +4,7 @@ import hashlib
 import json
 import os
 
-from k3scli.config import CONFIG_FILE, config_files
+from k3scli.config import CONFIG_FILE, resolve_data_dir, subcommand_config
 from k3sd.client import HTTPError, client_ctx, https
 from k3sd.log import fatal, logmsg
 from k3sd.tokens import basic, parse_token
@@ -40,32 +40,6 @@ def parse(args):
     return opts, pos
 
 
-def config_opts(path):
-    """Keys of config.yaml that are flags of this command; the others are skipped with k3s's warning."""
-    import yaml
-    out = {}
-    for f in config_files(path):
-        try:
-            with open(f) as fh:
-                data = yaml.safe_load(fh) or {}
-        except OSError as e:
-            fatal(f"open {f}: {e.strerror.lower()}")
-        for k, v in data.items():
-            k = str(k).rstrip("+")
-            if k not in FLAGS or k in ("c", "config"):
-                logmsg("warning", f"Unknown flag --{k} found in config.yaml, skipping")
-                continue
-            out[FLAGS[k][1]] = v
-    return out
-
-
-def data_dir(opts):
-    """k3s's datadir.Resolve: a non-root user gets ~/.rancher/k3s."""
-    if opts.get("data-dir"):
-        return opts["data-dir"]
-    return "/var/lib/rancher/k3s" if os.geteuid() == 0 else os.path.join(os.path.expanduser("~"), ".rancher", "k3s")
-
-
 def go_dial_error(url, e):
     hostport = url[8:].split("/", 1)[0]
     reason = "i/o timeout" if isinstance(e, TimeoutError) else (e.strerror or str(e)).lower()
@@ -79,7 +53,7 @@ def cmd_etcd_snapshot(args):
             fatal(f"No help topic for '{args[0]}'")
         sub, args = SUBCOMMANDS[args[0]], args[1:]
     cli, pos = parse(args)
-    opts = config_opts(cli.get("config") or os.environ.get("K3S_CONFIG_FILE") or CONFIG_FILE)
+    opts = subcommand_config(cli.get("config") or os.environ.get("K3S_CONFIG_FILE") or CONFIG_FILE, FLAGS)
     opts.update(cli)
     if sub == "save" and pos:
         fatal("this command does not take any arguments")
@@ -89,7 +63,7 @@ def cmd_etcd_snapshot(args):
         fatal("invalid output format: " + opts["output"])
     token = opts.get("etcd-token")
     if not token:
-        p = os.path.join(data_dir(opts), "server", "token")
+        p = os.path.join(resolve_data_dir(opts.get("data-dir")), "server", "token")
         try:
             with open(p) as f:
                 token = f.read().rstrip("\n")

@@ -1,6 +1,7 @@
 """The kubeconfig-based API client of `k3s kubectl` and `k3s token`, and kubectl's way of failing."""
 import base64
 import json
+import ssl
 import sys
 
 from k3sd.client import HTTPError, client_ctx, https
@@ -27,16 +28,19 @@ class Kube:
         ca = base64.b64decode(cl["certificate-authority-data"])
         self.ctx = client_ctx(ca, base64.b64decode(us["client-certificate-data"]), base64.b64decode(us["client-key-data"]))
 
-    def req(self, method, path, body=None, accept="application/json"):
+    def req(self, method, path, body=None, accept="application/json", content_type=None):
+        h = {"Accept": accept, **({"Content-Type": content_type} if content_type else {})}
         try:
-            return https(method, self.server + path, body, {"Accept": accept}, ctx=self.ctx, timeout=30)[2]
+            return https(method, self.server + path, body, h, ctx=self.ctx, timeout=30)[2]
         except HTTPError as e:
             try:
                 msg = json.loads(e.body).get("message", e.body)
             except ValueError:
                 msg = e.body
             raise KubeError(e.status, msg)
-        except OSError as e:
+        except ssl.SSLCertVerificationError as e:
+            raise KubeError(0, f"Unable to connect to the server: tls: failed to verify certificate: x509: {e.verify_message}")
+        except OSError:
             hp = self.server[8:]
             raise KubeError(0, f"The connection to the server {hp} was refused - did you specify the right host or port?")
 

@@ -1,4 +1,4 @@
-"""`k3s kubectl`: get, apply, delete, rollout status, wait, version, cluster-info."""
+"""`k3s kubectl`: get, apply, delete, rollout status, wait, cordon, uncordon, drain, version, cluster-info."""
 import json
 import os
 import sys
@@ -22,7 +22,8 @@ def kubectl_main(argv):
     kubeconfig = os.environ.get("KUBECONFIG") or "/etc/rancher/k3s/k3s.yaml"
     opts = {"o": None, "n": None, "f": [], "server_side": False, "manager": None, "timeout": 0, "raw": None,
             "ignore_not_found": False, "source": None, "all_ns": False, "selector": None, "force_conflicts": False,
-            "dry_run": False, "for": None, "all": False}
+            "dry_run": False, "for": None, "all": False, "ignore_daemonsets": False, "delete_emptydir_data": False,
+            "force": False, "pod_selector": "", "grace_period": -1}
     pos = []
     i = 0
 
@@ -67,6 +68,16 @@ def kubectl_main(argv):
             opts["for"] = v if eq else val()
         elif k == "--all":
             opts["all"] = True
+        elif k in ("--ignore-daemonsets", "--delete-emptydir-data", "--delete-local-data", "--force"):
+            key = {"--delete-local-data": "delete_emptydir_data"}.get(k, k[2:].replace("-", "_"))
+            opts[key] = (v or "true") == "true"
+        elif k == "--pod-selector":
+            opts["pod_selector"] = v if eq else val()
+        elif k == "--grace-period":
+            g = v if eq else val()
+            if not g.lstrip("-").isdigit():
+                die(f'error: invalid argument "{g}" for "--grace-period" flag: strconv.ParseInt: parsing "{g}": invalid syntax')
+            opts["grace_period"] = int(g)
         elif k in ("--watch", "-w"):
             die("error: --watch is not supported by the lab's k3s double")
         elif k in ("--no-headers", "--show-labels", "-q", "--quiet", "--validate", "--wait", "--prune", "--overwrite",
@@ -80,7 +91,7 @@ def kubectl_main(argv):
             pos.append(a)
         i += 1
     if not pos:
-        die("kubectl controls the Kubernetes cluster manager (k3s double: get, apply, delete, rollout status, wait, version, cluster-info)")
+        die("kubectl controls the Kubernetes cluster manager (k3s double: get, apply, delete, rollout status, wait, cordon, uncordon, drain, version, cluster-info)")
     verb = pos[0]
     if verb == "version":
         print(f"Client Version: {VERSION}\nKustomize Version: v5.4.2")
@@ -105,6 +116,11 @@ def kubectl_main(argv):
             return kubectl_rollout(K, pos[1:], opts)
         if verb == "wait":
             return kubectl_wait(K, pos[1:], opts)
+        if verb in ("cordon", "uncordon"):
+            return kubectl_cordon(K, node_args(pos, verb), verb == "cordon")
+        if verb == "drain":
+            from k3scli.drain import drain
+            return drain(K, node_args(pos, verb)[0], opts)
         if verb == "cluster-info":
             K.req("GET", "/readyz")
             print(f"Kubernetes control plane is running at {K.server}")
@@ -112,9 +128,11 @@ def kubectl_main(argv):
     except KubeError as e:
         if e.status == 404 and verb == "get" and opts["ignore_not_found"]:
             return 0
+        if e.status == 401:               # as the real kubectl 1.32 words a 401 from the API server
+            die("error: You must be logged in to the server (the server has asked for the client to provide credentials)")
         die(e.msg if e.msg.startswith(("error", "Error", "The connection")) else
             f"Error from server ({ {404: 'NotFound', 401: 'Unauthorized', 403: 'Forbidden', 500: 'InternalError', 503: 'ServiceUnavailable'}.get(e.status, 'BadRequest')}): {e.msg}")
-    die(f'error: unknown command "{verb}" for "kubectl" (the lab\'s k3s double implements get, apply, delete, rollout status, wait, version, cluster-info)')
+    die(f'error: unknown command "{verb}" for "kubectl" (the lab\'s k3s double implements get, apply, delete, rollout status, wait, cordon, uncordon, drain, version, cluster-info)')
 
 
 def parse_duration(s):
@@ -355,3 +373,23 @@ def kubectl_wait(K, args, opts):
         if time.time() > deadline:
             die(f"error: timed out waiting for the condition on nodes/{pending[0]}")
         time.sleep(0.5)
+
+
+def node_args(pos, verb):
+    if len(pos) != 2:
+        die(f"error: USAGE: {verb} NODE [flags]\nSee 'kubectl {verb} -h' for help and examples")
+    return pos[1:]
+
+
+def kubectl_cordon(K, names, desired):
+    """As kubectl: spec.unschedulable patched only when it changes; "already cordoned" otherwise."""
+    word = "cordoned" if desired else "uncordoned"
+    for n in names:
+        node = json.loads(K.req("GET", api_path("nodes", None, n)))
+        if bool(node["spec"].get("unschedulable")) == desired:
+            print(f"node/{n} already {word}")
+            continue
+        K.req("PATCH", api_path("nodes", None, n), {"spec": {"unschedulable": True if desired else None}},
+              content_type="application/strategic-merge-patch+json")
+        print(f"node/{n} {word}")
+    return 0

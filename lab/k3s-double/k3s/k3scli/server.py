@@ -5,7 +5,7 @@ import os
 import socket
 import time
 
-from k3scli.certs import gen_ca, gen_leaf
+from k3scli.certs import ensure_leaf, gen_ca, kubelet_certs
 from k3scli.config import ConfigError, critical_settings, effective, load_config, read_token_setting
 from k3scli.handoff import exec_lean
 from k3scli.images import import_images
@@ -15,7 +15,7 @@ from k3sd.cluster import CRITICAL
 from k3sd.files import Paths, read_file, write_file
 from k3sd.log import fatal, logmsg
 from k3sd.tokens import parse_token, secure_token
-from k3sd.version import COMMIT, VERSION
+from k3sd.version import COMMIT, VERSION, renew_days
 
 
 def cmd_server(args):
@@ -82,25 +82,19 @@ def cmd_server(args):
             logmsg("info", "Cluster data already exists on disk: the server flag is ignored")
     ca = read_file(P.ca)
     ca_key = read_file(P.ca_key)
-    # serving certificate (regenerated each start, like k3s's dynamic listener) and admin client cert
+    # the listener's certificate (SANs as configured, renewed as k3s's dynamiclistener does), the admin client
+    # certificate that k3s.yaml carries, and this node's kubelet certificates
     addrs = host_addresses()
-    ips = ["127.0.0.1", "::1"] + list(node["addresses"]) + addrs + [service_ip(crit)]
-    dns = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-           "kubernetes.default.svc." + crit["cluster-domain"], socket.gethostname(), name]
-    for san in cfg.get("tls-san", []):
-        try:
-            import ipaddress
-            ipaddress.ip_address(san)
-            ips.append(san)
-        except ValueError:
-            dns.append(san)
-    sc, sk = gen_leaf(ca, ca_key, "k3s", ("k3s",), dns, ips, server=True, client=True)
-    write_file(P.serving, sc, 0o644)
-    write_file(P.serving_key, sk, 0o600)
-    if not os.path.exists(P.admin):
-        ac, ak = gen_leaf(ca, ca_key, "system:admin", ("system:masters",), server=False, client=True)
-        write_file(P.admin, ac, 0o644)
-        write_file(P.admin_key, ak, 0o600)
+    sans = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+            "kubernetes.default.svc." + crit["cluster-domain"], socket.gethostname(), name,
+            "127.0.0.1", "::1", *node["addresses"], *addrs, service_ip(crit), *cfg.get("tls-san", [])]
+    window = renew_days()
+    regen = os.path.exists(P.regen_serving)
+    ensure_leaf(P.serving, P.serving_key, ca, ca_key, "k3s", ("k3s",), sans, server=True, window_days=window, force=regen)
+    if regen:
+        os.unlink(P.regen_serving)
+    ensure_leaf(P.admin, P.admin_key, ca, ca_key, "system:admin", ("system:masters",), client=True, window_days=window)
+    kubelet_certs(P.agent, name, node["addresses"], ca, ca_key)
     # token files
     write_file(P.token, secure_token(ca, "server", boot["secret"]) + "\n", 0o600)
     try:

@@ -1,14 +1,18 @@
 """The API's request handling: k3s's join endpoints, the lab's endpoints, the Kubernetes read side."""
 import base64
+import hashlib
 import json
 import os
+import sys
 import time
+import urllib.parse
 
 from k3sd import snapshots
 from k3sd.client import HTTPError, client_ctx, https
 from k3sd.cluster import CRITICAL, Cluster
 from k3sd.files import read_file, write_file
 from k3sd.log import logmsg, now_rfc3339
+from k3sd.program import run_cli
 from k3sd.timing import LEARNER_SECONDS, SA_DELAY_SECONDS
 from k3sd.tokens import parse_token, secure_token
 from k3sd.version import version_info
@@ -28,7 +32,7 @@ class API:
 
     # ---- forwarding to the owner (the cluster state lives with the first server) ----
     def forward(self, method, path, body, headers):
-        h = {k: v for k, v in headers.items() if k in ("accept", "content-type", "authorization")}
+        h = {k: v for k, v in headers.items() if k in ("accept", "content-type", "authorization") or k.startswith("k3s-node-")}
         try:
             status, rh, data = https(method, self.boot["owner_url"] + path, body, h, ctx=self.owner_ctx, timeout=30)
             return status, rh.get("content-type", "application/json"), data
@@ -37,12 +41,15 @@ class API:
         except OSError as e:
             return 503, "application/json", status_json(503, "ServiceUnavailable", f"etcd cluster is unavailable: {e}")
 
-    def handle(self, method, path, headers, body, peer_cn):
+    def handle(self, method, path, headers, body, peer_cn, cert_error=None):
         q = ""
         if "?" in path:
             path, q = path.split("?", 1)
-        public = path in ("/cacerts", "/ping", "/readyz", "/livez", "/healthz", "/version") or path.startswith("/v1-k3s/") \
-            or path.startswith("/v1-lab/node")
+        supervisor = path in ("/cacerts", "/ping") or path.startswith(("/v1-k3s/", "/v1-lab/node"))
+        public = supervisor or path in ("/readyz", "/livez", "/healthz", "/version")
+        if cert_error and not supervisor:
+            logmsg("error", f'\\"Unable to authenticate the request\\" err=\\"[{cert_error}]\\"')
+            return 401, "application/json", status_json(401, "Unauthorized", "Unauthorized")
         if path == "/cacerts":
             return 200, "text/plain", self.ca
         if path == "/ping":
@@ -62,6 +69,25 @@ class API:
         if not self.owner:
             return self.forward(method, path + ("?" + q if q else ""), body, headers)
         return self.owner_handle(method, path, q, headers, body, peer_cn)
+
+    def kubelet_cert(self, which, headers, body):
+        """k3s's supervisor signs a node's kubelet certificates for its token and node password (pkg/server/
+        handlers: ServingKubeletCert, ClientKubeletCert), from the node's certificate request."""
+        if self.check_basic(headers, ("node", "server")) is None:
+            return 401, "text/plain", b"Unauthorized"
+        name = headers.get("k3s-node-name", "")
+        pwh = hashlib.sha256(headers.get("k3s-node-password", "").encode()).hexdigest()
+        with self.cluster.lock:
+            n = self.cluster.s["nodes"].get(name)
+            if not name or n and n.get("password_hash") and n["password_hash"] != pwh:
+                return 403, "text/plain", b"Forbidden"
+        req = {"which": which, "node": name, "ips": [i for i in headers.get("k3s-node-ip", "").split(",") if i],
+               "csr": body.decode(), "ca": self.ca.decode(), "ca_key": read_file(self.P.ca_key).decode()}
+        r = run_cli(["__sign"], json.dumps(req))
+        sys.stderr.write(r.stderr)             # the signer logs the certificate it signed
+        if r.returncode != 0:
+            return 500, "text/plain", b"failed to sign the certificate request"
+        return 200, "text/plain", r.stdout.encode()
 
     def db_snapshot(self, method, headers, body):
         """`k3s etcd-snapshot` talks to its local server, which snapshots into its own snapshot dir."""
@@ -108,7 +134,7 @@ class API:
 
     def owner_handle(self, method, path, q, headers, body, peer_cn):
         C = self.cluster
-        params = dict(p.partition("=")[::2] for p in q.split("&") if p)
+        params = dict(urllib.parse.parse_qsl(q))
         # ---------------- joins and node liveness (k3s's supervisor endpoints) ----------------
         if path == "/v1-k3s/server-bootstrap" and method == "POST":
             if self.check_basic(headers, ("server",)) != "server":
@@ -154,6 +180,8 @@ class API:
             if st != 200:
                 return st, "application/json", status_json(st, "Forbidden", msg)
             return 200, "application/json", b'{"ok":true}'
+        if path in ("/v1-k3s/serving-kubelet.crt", "/v1-k3s/client-kubelet.crt") and method == "POST":
+            return self.kubelet_cert(path[8:-4], headers, body)
         if path == "/v1-lab/node-heartbeat" and method == "POST":
             role = self.check_basic(headers, ("node", "server"))
             if role is None and peer_cn is None:
@@ -189,6 +217,12 @@ class API:
                     "nodes": {k: {kk: vv for kk, vv in v.items() if kk != "password_hash"} for k, v in C.s["nodes"].items()},
                     "heartbeats": C.heartbeats}).encode()
         # ---------------- Kubernetes API (read side + what kubectl needs) ----------------
+        parts = [p for p in path.split("/") if p]
+        if method == "PATCH" and len(parts) == 4 and parts[:3] == ["api", "v1", "nodes"]:
+            return self.patch_node(parts[3], body)
+        if method == "POST" and len(parts) == 7 and parts[:3] == ["api", "v1", "namespaces"] and parts[4::2] == ["pods", "eviction"]:
+            st, obj = C.evict(parts[3], parts[5])
+            return st, "application/json", json.dumps(obj).encode()
         if method != "GET":
             return 405, "application/json", status_json(405, "MethodNotAllowed", "the lab's k3s double serves writes via `k3s kubectl`")
         accept = headers.get("accept", "")
@@ -205,7 +239,6 @@ class API:
                 {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in sorted(vs)],
                  "preferredVersion": {"groupVersion": f"{g}/{sorted(vs)[-1]}", "version": sorted(vs)[-1]}}
                 for g, vs in sorted(groups.items())]}).encode()
-        parts = [p for p in path.split("/") if p]
         if parts[:2] == ["api", "v1"] and len(parts) == 2:
             return 200, "application/json", json.dumps(resource_list("", "v1", C.kinds())).encode()
         if parts and parts[0] == "apis" and len(parts) == 3:
@@ -247,7 +280,8 @@ class API:
             items = [{"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": n, "creationTimestamp": now_rfc3339(t),
                       "labels": {"kubernetes.io/metadata.name": n}}, "spec": {"finalizers": ["kubernetes"]},
                       "status": {"phase": "Active"}} for n, t in sorted(C.s["namespaces"].items())]
-            return self.list_or_get(items, name, "namespaces", table, ["Status"], lambda o: [o["status"]["phase"]])
+            return self.list_or_get(items, name, "namespaces", table, ["Status"], lambda o: [o["status"]["phase"]],
+                                    list_kind="NamespaceList")
         if group == "" and plural == "serviceaccounts":
             items = []
             for n, t in sorted(C.s["namespaces"].items()):
@@ -259,15 +293,38 @@ class API:
                                   "metadata": {"name": "default", "namespace": n, "creationTimestamp": now_rfc3339(created)}})
             for rec in C.list("", "serviceaccounts", ns):
                 items.append(C.obj_view(rec))
-            return self.list_or_get(items, name, "serviceaccounts", table, ["Secrets"], lambda o: [0], ns)
+            return self.list_or_get(items, name, "serviceaccounts", table, ["Secrets"], lambda o: [0],
+                                    list_kind="ServiceAccountList")
         kinds = C.kinds()
         kind = next((k for k, v in kinds.items() if v[0] == group and v[2] == plural), None)
         if kind is None:
             return 404, "application/json", status_json(404, "NotFound", "the server could not find the requested resource")
-        items = [C.obj_view(r) for r in C.list(group, plural, ns)]
-        return self.list_or_get(items, name, plural + ("." + group if group else ""), table, [], lambda o: [], ns)
+        items = sorted((C.obj_view(r) for r in C.list(group, plural, ns)),
+                       key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        if params.get("labelSelector"):
+            items = [o for o in items if match_selector(o["metadata"].get("labels") or {}, params["labelSelector"])]
+        for term in filter(None, params.get("fieldSelector", "").split(",")):
+            field, _, want = term.partition("=")
+            items = [o for o in items if field_value(o, field) == want.lstrip("=")]
+        return self.list_or_get(items, name, plural + ("." + group if group else ""), table, [], lambda o: [],
+                                kind + "List", f"{group}/{kinds[kind][1]}" if group else "v1")
 
-    def list_or_get(self, items, name, res, table, extra_cols, extra_cells, ns=None):
+    def patch_node(self, name, body):
+        """What kubectl cordon/uncordon patch: spec.unschedulable (nothing else of a Node can be patched here)."""
+        try:
+            patch = json.loads(body)
+        except ValueError:
+            patch = None
+        spec = patch.get("spec") if isinstance(patch, dict) else None
+        if not isinstance(spec, dict) or set(patch) != {"spec"} or set(spec) != {"unschedulable"}:
+            return 422, "application/json", status_json(422, "Invalid", "the lab's k3s double patches only "
+                                                                        "spec.unschedulable of a Node")
+        node = self.cluster.set_unschedulable(name, bool(spec["unschedulable"]))
+        if node is None:
+            return 404, "application/json", status_json(404, "NotFound", f'nodes "{name}" not found', name, "nodes")
+        return 200, "application/json", json.dumps(node).encode()
+
+    def list_or_get(self, items, name, res, table, extra_cols, extra_cells, list_kind, api_version="v1"):
         if name:
             items = [o for o in items if o["metadata"]["name"] == name]
             if not items:
@@ -283,7 +340,9 @@ class API:
                                                         "columnDefinitions": cols, "rows": rows}).encode()
         if name:
             return 200, "application/json", json.dumps(items[0]).encode()
-        return 200, "application/json", json.dumps({"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}).encode()
+        # typed clients (kubectl drain's) decode a PodList, not a List
+        return 200, "application/json", json.dumps({"kind": list_kind, "apiVersion": api_version, "metadata": {},
+                                                    "items": items}).encode()
 
     def token_op(self, req):
         C = self.cluster
@@ -315,3 +374,11 @@ class API:
             write_file(self.P.token, secure_token(self.ca, "server", self.boot["secret"]) + "\n", 0o600)
             return 200, "application/json", b'{"ok":true}'
         return 400, "application/json", status_json(400, "BadRequest", f"unknown token op {op}")
+
+
+def field_value(o, field):
+    """The fields a field selector can name here (kubectl drain lists a node's pods by spec.nodeName)."""
+    v = o
+    for part in field.split("."):
+        v = v.get(part) if isinstance(v, dict) else None
+    return v if isinstance(v, str) else ""

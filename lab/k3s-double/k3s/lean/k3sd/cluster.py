@@ -10,6 +10,7 @@ from k3sd.kinds import BUILTIN_NAMESPACES, KINDS, canon_hash
 from k3sd.log import logmsg, now_rfc3339
 from k3sd.timing import NOTREADY_SECONDS
 from k3sd.version import CONTAINERD
+from k3sd.views import status_obj
 
 
 CRITICAL = ["cluster-cidr", "service-cidr", "cluster-dns", "cluster-domain", "disable", "flannel-backend",
@@ -121,6 +122,11 @@ class Cluster:
                                "message": "Node is a voting member of the etcd cluster" if voter
                                else "Node has not been promoted to voting member of the etcd cluster",
                                "lastHeartbeatTime": now_rfc3339(hb), "lastTransitionTime": now_rfc3339(n.get("created"))})
+        taints = list(n.get("taints", []))
+        if n.get("unschedulable"):
+            # the node lifecycle controller's taint for a cordoned node
+            taints.append({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule",
+                           "timeAdded": now_rfc3339(n["unschedulable"])})
         annotations = {"k3s.io/node-args": "[]", "node.alpha.kubernetes.io/ttl": "0",
                        "volumes.kubernetes.io/controller-managed-attach-detach": "true"}
         if n.get("images"):
@@ -130,12 +136,24 @@ class Cluster:
                              "creationTimestamp": now_rfc3339(n.get("created")), "labels": labels,
                              "annotations": annotations},
                 "spec": {"podCIDR": "10.42.%d.0/24" % (sorted(self.s["nodes"]).index(n["name"]) % 256),
-                         "providerID": f"k3s://{n['name']}", **({"taints": n["taints"]} if n.get("taints") else {})},
+                         "providerID": f"k3s://{n['name']}", **({"taints": taints} if taints else {}),
+                         **({"unschedulable": True} if n.get("unschedulable") else {})},
                 "status": {"conditions": conditions, "addresses": addrs,
                            "nodeInfo": {"architecture": n.get("arch", "amd64"), "containerRuntimeVersion": CONTAINERD,
                                         "kernelVersion": n.get("kernel", ""), "kubeProxyVersion": n.get("version"),
                                         "kubeletVersion": n.get("version"), "operatingSystem": "linux",
                                         "osImage": n.get("os_image", "")}}}
+
+    def set_unschedulable(self, name, value):
+        """kubectl cordon/uncordon: spec.unschedulable, kept across restarts of the node."""
+        with self.lock:
+            n = self.s["nodes"].get(name)
+            if n is None:
+                return None
+            if bool(n.get("unschedulable")) != value:
+                n["unschedulable"] = time.time() if value else None
+                self.save()
+            return self.node_obj(n)
 
     # ---- objects ----
     def ns_exists(self, ns):
@@ -258,6 +276,9 @@ class Cluster:
         md["creationTimestamp"] = now_rfc3339(rec["created"])
         md["generation"] = rec["generation"]
         md["resourceVersion"] = str(self.s["rv"])
+        if rec["kind"] == "Pod" and "status" not in o:
+            # no scheduler or kubelet: a pod created with spec.nodeName runs there, others stay Pending
+            o["status"] = {"phase": "Running" if (o.get("spec") or {}).get("nodeName") else "Pending"}
         if rec["kind"] in ("Deployment", "StatefulSet", "DaemonSet"):
             replicas = (o.get("spec") or {}).get("replicas", 1)
             done = time.time() - rec["updated"] >= 1.0
@@ -265,6 +286,62 @@ class Cluster:
                            "updatedReplicas": replicas if done else 0,
                            "readyReplicas": replicas if done else 0, "availableReplicas": replicas if done else 0}
         return o
+
+
+    def evict(self, ns, name):
+        """The pods/eviction subresource: refused while a PodDisruptionBudget would be violated (429, as the
+        API server's eviction REST handler), else the pod is deleted. (status, Status object)"""
+        with self.lock:
+            key = f"/Pod/{ns}/{name}"
+            rec = self.s["objects"].get(key)
+            if rec is None:
+                return 404, status_obj(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
+            pod = self.obj_view(rec)
+            labels = pod["metadata"].get("labels") or {}
+            pdbs = [o["content"] for o in self.list("policy", "poddisruptionbudgets", ns)
+                    if selects((o["content"].get("spec") or {}).get("selector"), labels)]
+            if len(pdbs) > 1:
+                return 500, status_obj(500, "InternalError", "This pod has more than one PodDisruptionBudget, which "
+                                                             "the eviction subresource does not support.")
+            if pdbs and pod["status"]["phase"] == "Running":
+                spec = pdbs[0].get("spec") or {}
+                pods = [self.obj_view(r) for r in self.list("", "pods", ns)]
+                matching = [p for p in pods if selects(spec.get("selector"), p["metadata"].get("labels") or {})]
+                healthy = sum(p["status"]["phase"] == "Running" for p in matching)
+                if "minAvailable" in spec:
+                    desired = scaled(spec["minAvailable"], len(matching))
+                else:
+                    desired = len(matching) - scaled(spec.get("maxUnavailable", 0), len(matching))
+                if healthy - desired <= 0:
+                    return 429, status_obj(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's "
+                                           "disruption budget.", {"causes": [{"reason": "DisruptionBudget", "message":
+                                           f"The disruption budget {pdbs[0]['metadata']['name']} needs {desired} healthy "
+                                           f"pods and has {healthy} currently"}]})
+            del self.s["objects"][key]
+            self.s["applied"].append({"time": time.time(), "source": "eviction", "kind": "Pod", "namespace": ns,
+                                      "name": name, "result": "evicted"})
+            self.save()
+            return 201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+
+def scaled(v, total):
+    """An int or a percentage of total, rounded up (GetScaledValueFromIntOrPercent, roundUp=true)."""
+    if isinstance(v, str) and v.endswith("%"):
+        return -(-int(v[:-1]) * total // 100)
+    return int(v)
+
+
+def selects(selector, labels):
+    """A LabelSelector (matchLabels, matchExpressions); an empty one selects everything (policy/v1)."""
+    selector = selector or {}
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
+        if (op == "In" and labels.get(k) not in vals or op == "NotIn" and labels.get(k) in vals
+                or op == "Exists" and k not in labels or op == "DoesNotExist" and k in labels):
+            return False
+    return True
 
 
 def promote_learners(cluster):

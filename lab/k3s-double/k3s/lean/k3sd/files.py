@@ -43,6 +43,7 @@ class Paths:
         self.serving_key = os.path.join(self.tls, "serving-kube-apiserver.key")
         self.admin = os.path.join(self.tls, "client-admin.crt")
         self.admin_key = os.path.join(self.tls, "client-admin.key")
+        self.regen_serving = os.path.join(self.tls, "dynamic-cert-regenerate")   # left by `certificate rotate`
         self.token = os.path.join(self.server, "token")
         self.node_token = os.path.join(self.server, "node-token")
         self.agent_token = os.path.join(self.server, "agent-token")

@@ -1,4 +1,5 @@
-"""Where this program's archive is, to run its CLI again (the auto-deploy folder runs `k3s kubectl apply`)."""
+"""Where this program's archive is, to run its CLI again: the auto-deploy folder runs `k3s kubectl apply`,
+agents' certificate requests are signed by `k3s __sign` (the lean part has no cryptography)."""
 import os
 
 
@@ -6,3 +7,10 @@ import os
 SCRIPT = (os.environ.get("K3S_DOUBLE_SCRIPT")
           or os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
 SCRIPT_FD = int(os.environ.get("K3S_DOUBLE_FD", "-1"))
+
+
+def run_cli(args, stdin=None):
+    import subprocess
+    import sys
+    kw = {"pass_fds": (SCRIPT_FD,)} if SCRIPT_FD >= 0 else {}
+    return subprocess.run([sys.executable, "-I", SCRIPT, *args], input=stdin, capture_output=True, text=True, **kw)

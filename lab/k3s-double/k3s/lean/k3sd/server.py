@@ -2,19 +2,18 @@
 import hashlib
 import json
 import os
+import signal
 import socket
-import ssl
-import sys
 import threading
 import time
 
 from k3sd.api import API
-from k3sd.client import HTTPError, https
+from k3sd.client import HTTPError, client_ctx, https
 from k3sd.cluster import promote_learners
 from k3sd.files import Paths, read_file, sha256_file
-from k3sd.httpd import accept_loop
+from k3sd.httpd import accept_loop, server_context
 from k3sd.log import fatal, logmsg
-from k3sd.program import SCRIPT, SCRIPT_FD
+from k3sd.program import run_cli
 from k3sd.service import notify_ready
 from k3sd.tokens import basic
 from k3sd.timing import HEARTBEAT_SECONDS, MANIFEST_POLL_SECONDS
@@ -24,11 +23,16 @@ def server_loop(run):
     P = Paths(run["data_dir"])
     boot = json.loads(read_file(P.cred))
     api = API(run, boot, P)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(P.serving, P.serving_key)
-    ctx.load_verify_locations(P.ca)
-    ctx.verify_mode = ssl.CERT_OPTIONAL
-    ctx.set_alpn_protocols(["http/1.1"])
+    api.tls = server_context(P)
+
+    def reload_certs(signum, frame):
+        # a lab hook (`edgeup-lab host age-certs`), not k3s behaviour: serve the certificate files as they are
+        # now, without the renewal a start applies
+        api.tls = server_context(P)
+        if not api.owner:
+            api.owner_ctx = client_ctx(api.ca, read_file(P.admin), read_file(P.admin_key))
+        logmsg("info", "Reloaded the certificates from disk (SIGHUP)")
+    signal.signal(signal.SIGHUP, reload_certs)
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -50,7 +54,7 @@ def server_loop(run):
                     api.cluster.save()
     logmsg("info", f"Tunnel server egress proxy mode: agent")
     logmsg("info", f"Running kube-apiserver --advertise-port={run['port']} --secure-port={run['port']} (k3s double)")
-    t = threading.Thread(target=accept_loop, args=(ls, api, ctx), daemon=True)
+    t = threading.Thread(target=accept_loop, args=(ls, api), daemon=True)
     t.start()
     if not api.owner:
         # register our node with the owner at every start, as a kubelet does: the node then shows the
@@ -104,11 +108,8 @@ def manifest_loop(P):
                     continue
                 if seen.get(fn) == h:
                     continue
-                import subprocess
-                kw = {"pass_fds": (SCRIPT_FD,)} if SCRIPT_FD >= 0 else {}
-                r = subprocess.run([sys.executable, "-I", SCRIPT, "kubectl", "apply", "-f", p,
-                                    "--field-manager", "deploy@" + socket.gethostname(), "--lab-source", "manifests/" + fn],
-                                   capture_output=True, text=True, **kw)
+                r = run_cli(["kubectl", "apply", "-f", p, "--field-manager", "deploy@" + socket.gethostname(),
+                             "--lab-source", "manifests/" + fn])
                 if r.returncode == 0:
                     seen[fn] = h
                     logmsg("info", f"Applied manifest {p} (sha256 {h[:12]})")

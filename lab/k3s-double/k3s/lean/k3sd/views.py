@@ -51,7 +51,7 @@ def node_roles(labels):
 def node_status(n):
     c = next((c for c in n["status"]["conditions"] if c["type"] == "Ready"), None)
     s = "Ready" if c and c["status"] == "True" else "NotReady"
-    if any(t.get("key") == "node.kubernetes.io/unschedulable" for t in n["spec"].get("taints", [])):
+    if n["spec"].get("unschedulable"):           # as kubectl's printer: spec.unschedulable, not the taint
         s += ",SchedulingDisabled"
     return s
 
@@ -86,12 +86,19 @@ def resource_list(group, version, kinds):
                         **({"shortNames": ["sa"]} if plural == "serviceaccounts" else {}),
                         **({"shortNames": ["ns"]} if plural == "namespaces" else {}),
                         **({"shortNames": ["deploy"]} if plural == "deployments" else {})})
+            if plural == "pods":          # kubectl drain looks for it before it evicts
+                res.append({"name": "pods/eviction", "singularName": "", "namespaced": True, "group": "policy",
+                            "version": "v1", "kind": "Eviction", "verbs": ["create"]})
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": res}
 
 
-def status_json(code, reason, message, name=None, kind=None):
+def status_obj(code, reason, message, details=None):
     d = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
          "reason": reason, "code": code}
-    if name:
-        d["details"] = {"name": name, "kind": kind}
-    return json.dumps(d).encode()
+    if details:
+        d["details"] = details
+    return d
+
+
+def status_json(code, reason, message, name=None, kind=None):
+    return json.dumps(status_obj(code, reason, message, {"name": name, "kind": kind} if name else None)).encode()

@@ -129,17 +129,20 @@ extension LabTests {
         } ?? Int.max
     }
 
-    /// Each server's upgrade starts only after the previous server was Ready on the new release,
-    /// and no agent's upgrade starts before the last server was Ready.
-    static func expectOneAtATime(_ servers: [String], then agents: [String], journal: String) throws {
+    /// Each server's `action` starts only after the previous server was Ready again, and no
+    /// agent's before the last server was; agents one at a time too when `agentsInTurn`.
+    static func expectOneAtATime(
+        _ servers: [String], then agents: [String], action: String = "upgrade", agentsInTurn: Bool = false, journal: String
+    ) throws {
         let lines = journal.split(separator: "\n")
         func ready(_ host: String) -> Int {
             lines.lastIndex { $0.contains(#""host":"\#(host)""#) && $0.contains("node \(host) Ready") } ?? Int.max
         }
         func started(_ host: String) -> Int {
-            lines.lastIndex { $0.contains(#""host":"\#(host)""#) && $0.contains(#""kind":"step-started""#) && $0.contains(#""action":"upgrade""#) } ?? Int.max
+            lines.lastIndex { $0.contains(#""host":"\#(host)""#) && $0.contains(#""kind":"step-started""#) && $0.contains(#""action":"\#(action)""#) } ?? Int.max
         }
-        for (previous, next) in zip(servers, servers.dropFirst()) {
+        let inTurn = agentsInTurn ? servers + agents : servers
+        for (previous, next) in zip(inTurn, inTurn.dropFirst()) {
             #expect(ready(previous) < started(next), "\(previous) Ready before \(next) is taken down")
         }
         let lastServer = servers.map(ready).max() ?? 0

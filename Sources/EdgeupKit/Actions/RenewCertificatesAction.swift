@@ -1,9 +1,10 @@
 import Foundation
 
 /// Renews a node's k3s certificates once its earliest leaf is inside the store's renewal window
-/// (`k3s.certificateRenewalDays`), with k3s's documented procedure: `k3s certificate rotate` while
-/// k3s is stopped, then the restart that follows issues new ones, gated like an upgrade. Judged
-/// on the host's own clock, which is the one its TLS peers check.
+/// (`k3s.certificateRenewalDays`), with k3s's documented procedure: on servers `k3s certificate
+/// rotate` while k3s is stopped; agents request new kubelet certificates from a server at every
+/// start. The restart that follows issues them, gated like an upgrade. Judged on the host's own
+/// clock, which is the one its TLS peers check.
 struct RenewCertificatesAction: HostAction {
     let kind = ActionKind.renewCertificates
 
@@ -17,6 +18,7 @@ struct RenewCertificatesAction: HostAction {
     }
 
     func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {
+        guard node.target.host.role == .server else { return nil }
         let step = ProvisioningStep.action(.renewCertificates)
         try await node.privileged(node.serviceManager.control("stop", node.service), step: step, timeout: .seconds(300))
         try await node.privileged(node.distribution.rotateCertificates(), step: step, timeout: .seconds(120))

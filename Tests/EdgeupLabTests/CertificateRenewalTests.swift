@@ -5,26 +5,28 @@ import Yams
 
 /// Certificates aged to 20 days left are renewed by apply, one node at a time, servers first, with
 /// the readiness gates; the merged kubeconfig's client certificate is new afterwards (issue #14).
+/// A store whose window is wider than k3s's own (90 days on v1.31.4) is renewed too: there a
+/// restart alone would keep the certificates, so only `k3s certificate rotate` renews them.
 extension LabTests {
 @Suite struct CertificateRenewalTests {
     static let spec = """
         stores:
           - {name: ha, servers: 3, agents: 1}
+          - {name: wide, servers: 1, agents: 0}
           - {name: calm, servers: 1, agents: 0}
         """
 
     @Test func agedCertificatesAreRenewedOneNodeAtATime() async throws {
         try await Lab.with(spec: Self.spec, subnet: "10.90.0.0/16") { lab in
             _ = try lab.buildDouble()
-            let inventory = try lab.inventory(k3s: "binary: ./k3s")
+            let inventory = try lab.inventory(k3s: "binary: ./k3s", stores: ["wide": "k3s: {certificateRenewalDays: 150}"])
             let kubeconfig = lab.directory + "/kubeconfig"
             let env = ["KUBECONFIG": kubeconfig, "EDGEUP_STATE_DIR": lab.directory + "/state", "NO_COLOR": "1"]
             let formed = try edgeup(["apply", inventory], environment: env)
             try #require(formed.status == 0, "\(formed.stderr)")
 
-            let nodes = ["ha-s1", "ha-s2", "ha-s3", "ha-a1"]
-            for node in nodes {
-                let aged = try runProcess(Lab.tool, ["host", "age-certs", "--dir", lab.directory, node, "--days-left", "20"])
+            for (node, days) in [("ha-s1", 20), ("ha-s2", 20), ("ha-s3", 20), ("ha-a1", 20), ("wide-s1", 100)] {
+                let aged = try runProcess(Lab.tool, ["host", "age-certs", "--dir", lab.directory, node, "--days-left", String(days)])
                 try #require(aged.status == 0, "aging \(node): \(aged.stderr)")
             }
             // The operator's merged copy now holds the aged admin certificate too.
@@ -38,6 +40,7 @@ extension LabTests {
             #expect(plan.status == 2, "\(plan.stdout)\(plan.stderr)")
             #expect(plan.stdout.contains("renew-certificates"), "\(plan.stdout)")
             #expect(plan.stdout.contains("inside the 90-day renewal window"), "\(plan.stdout)")
+            #expect(plan.stdout.contains("inside the 150-day renewal window"), "\(plan.stdout)")
             #expect(!plan.stdout.contains("calm"), "the store outside its window is untouched: \(plan.stdout)")
 
             let earlier = Set((try? FileManager.default.contentsOfDirectory(atPath: lab.directory + "/state/runs")) ?? [])
@@ -47,8 +50,10 @@ extension LabTests {
             try UpgradeTests.expectOneAtATime(["ha-s1", "ha-s2", "ha-s3"], then: ["ha-a1"], action: "renew-certificates", agentsInTurn: true, journal: journal)
             #expect(!journal.contains(#""host":"calm-s1","kind":"step-started""#), "calm is not restarted")
 
-            let after = try Self.clientCertificateDays(kubeconfig, context: "ha")
-            #expect(after > 300, "the merged kubeconfig's client certificate is new: \(after) days left")
+            for store in ["ha", "wide"] {
+                let after = try Self.clientCertificateDays(kubeconfig, context: store)
+                #expect(after > 300, "\(store): the merged kubeconfig's client certificate is new: \(after) days left")
+            }
             let settled = try edgeup(["plan", inventory, "--detailed-exitcode"], environment: env)
             #expect(settled.status == 0, "every node's certificates are outside the window now: \(settled.stdout)")
             let quiet = try edgeup(["kubeconfig", inventory], environment: env)

@@ -61,7 +61,9 @@ extension LabTests {
             // …then the whole fleet: the HA store continues, the others upgrade, two are refused,
             // the faulty release stops only its own store.
             let earlier = Set((try? FileManager.default.contentsOfDirectory(atPath: lab.directory + "/state/runs")) ?? [])
-            let apply = try edgeup(["apply", after, "--readiness-timeout", "25", "--max-concurrent-stores", "2"], environment: env)
+            let apply = try edgeup(
+                ["apply", after, "--readiness-timeout", "25", "--max-concurrent-stores", "2", "--drain", "--drain-timeout", "60"],
+                environment: env)
             #expect(apply.status == 1, "\(apply.stderr)")
             let journal = try lab.journalText(excluding: earlier)
             #expect(apply.stderr.contains("converged      3"), "\(apply.stderr)")
@@ -85,7 +87,16 @@ extension LabTests {
             for server in ["lite-s1", "ha-s1", "chain-s1"] {
                 let versions = try lab.exec(server, "k3s kubectl get nodes --no-headers | awk '{ print $5 }'").stdout
                 #expect(Set(versions.split(separator: "\n")) == [Substring(Self.new)], "\(server): \(versions)")
+                let states = try lab.exec(server, "k3s kubectl get nodes --no-headers | awk '{ print $2 }'").stdout
+                #expect(Set(states.split(separator: "\n")) == ["Ready"], "drained agents are uncordoned: \(states)")
             }
+            // --drain: each agent drained before its restart and uncordoned after its gate; servers never.
+            for agent in ["lite-a1", "chain-a1", "ha-a1", "ha-a2"] {
+                #expect(Self.index(of: "step-finished", "drain", on: agent, in: journal) < Self.index(of: "step-started", "upgrade", on: agent, in: journal))
+                #expect(Self.index(of: "step-started", "upgrade", on: agent, in: journal) < Self.index(of: "step-finished", "uncordon", on: agent, in: journal))
+                #expect(Self.index(of: "step-finished", "uncordon", on: agent, in: journal) < Int.max, "\(agent) uncordoned")
+            }
+            #expect(!journal.contains(#""action":"drain","host":"ha-s"#) && !journal.contains(#""action":"drain","host":"lite-s1""#))
 
             // The faulty release: its server never becomes Ready, the gate names it, the agent is
             // left on the old release, and the rollback names the snapshot.

@@ -42,6 +42,8 @@ public struct StoreState: Sendable, Hashable, Codable {
         case converged
         case failed
         case blocked
+        /// `edgeup reset` removed k3s and edgeup's files from every host.
+        case reset
     }
 
     public var store: String

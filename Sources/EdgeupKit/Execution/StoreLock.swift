@@ -9,7 +9,7 @@ import Foundation
 /// the lease ends; the next run then takes the lock over and reports whose it was. The check and the
 /// write happen under `flock` where the host has it, so two runs cannot both take one stale lock.
 struct StoreLock: Sendable {
-    static let path = "/var/lib/edgeup/store.lock"
+    static let path = EdgeupHostFolder.path + "/store.lock"
 
     let first: HostOperator
     let run: String

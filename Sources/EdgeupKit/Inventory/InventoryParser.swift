@@ -12,7 +12,7 @@ struct InventoryParser {
     static let k3sKeys = ["version", "channel", "binary", "airgapImages", "installScriptURL", "certificateRenewalDays", "config"]
     static let gatewayKeys = ["name", "address", "ssh", "via"]
     static let storeKeys = [
-        "name", "labels", "via", "datastore", "apiEndpoint", "ssh", "k3s", "playbooks", "values", "context", "hosts",
+        "name", "labels", "via", "datastore", "apiEndpoint", "ssh", "k3s", "playbooks", "values", "context", "protected", "hosts",
     ]
     static let hostKeys = ["name", "address", "role", "ssh", "labels", "taints"]
 
@@ -252,6 +252,7 @@ struct InventoryParser {
             playbooks: reader.stringList(fields["playbooks"], "\(label) playbooks"),
             values: fields["values"].flatMap { parseValues($0, in: "\(label) values") },
             context: reader.string(fields["context"], "\(label) context"),
+            protected: reader.bool(fields["protected"], "\(label) protected"),
             hosts: hosts,
             location: fields.location)
     }

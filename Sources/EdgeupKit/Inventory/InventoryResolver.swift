@@ -228,11 +228,13 @@ struct InventoryResolver {
         }
         // Servers first, keeping inventory order: the first server initialises the cluster.
         let ordered = hosts.filter { $0.role == .server } + hosts.filter { $0.role == .agent }
-        return Store(
+        var resolved = Store(
             name: name.value, labels: labels, datastore: datastore ?? .sqlite,
             apiEndpoint: store.apiEndpoint?.value, via: store.via?.value, k3s: k3s,
             playbooks: playbooks.map(\.value), playbooksLocation: playbooks.first?.location, values: .map(values),
             context: context, hosts: ordered, location: name.location)
+        resolved.isProtected = store.protected?.value == true
+        return resolved
     }
 
     private mutating func resolveDatastore(_ store: RawStore, name: Located<String>, hosts: [Host]) -> Datastore? {

@@ -111,6 +111,7 @@ struct RawStore {
     var playbooks: [Located<String>]?
     var values: Located<[ConfigEntry]>?
     var context: Located<String>?
+    var protected: Located<Bool>?
     var hosts: [RawHost]
     var location: SourceLocation
 }

@@ -25,6 +25,14 @@ public struct Store: Sendable, Hashable, Codable {
     /// Servers first, in inventory order: the first server is the one that initialises the cluster.
     public var hosts: [Host]
     public var location: SourceLocation?
+    /// `protected: true`: `edgeup reset` refuses the store, even with `--yes`. Stored only when set,
+    /// so inventories without it keep their fingerprint.
+    private var protected: Bool?
+
+    public var isProtected: Bool {
+        get { protected == true }
+        set { protected = newValue ? true : nil }
+    }
 
     public init(
         name: String,

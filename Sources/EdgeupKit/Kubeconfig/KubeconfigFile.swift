@@ -69,6 +69,17 @@ public struct KubeconfigFile: Sendable, Hashable {
         }
     }
 
+    /// Locks the file and removes the stores' entries edgeup wrote (`KubeconfigMerger.removing`).
+    public func remove(_ stores: [StoreKubeconfigName], lockTimeout: Duration = .seconds(10))
+        async throws(KubeconfigError) -> KubeconfigMergeResult
+    {
+        try await locked(timeout: lockTimeout) { () throws(KubeconfigError) in
+            let result = try KubeconfigMerger.removing(stores, from: try read(), path: path)
+            if result.changed { try writeAtomically(result.text) }
+            return result
+        }
+    }
+
     /// `--no-merge`: each store to its own `<directory>/<context>.yaml`, replaced whole. Returns the files.
     public static func writeSeparately(
         _ stores: [StoreKubeconfig], to directory: String, lockTimeout: Duration = .seconds(10)

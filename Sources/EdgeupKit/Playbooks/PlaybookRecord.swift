@@ -4,7 +4,7 @@ public enum PlaybookRecord {
     /// Manifests are recorded on the first server inside the cluster's data
     /// (`DistributionFiles.clusterPlaybookRecord`): a wiped cluster gets them applied again.
     /// Files and commands, on each host.
-    public static let host = "/var/lib/edgeup/playbooks"
+    public static let host = EdgeupHostFolder.path + "/playbooks"
     /// Files are keyed by their path; the probe reports the file's current SHA-256, not the recorded one.
     public static let filePrefix = "file:"
 

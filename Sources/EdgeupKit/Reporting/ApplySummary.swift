@@ -1,11 +1,16 @@
+import Foundation
+
 /// The end of every apply: a table of outcomes and each failure with its reason.
 public struct ApplySummary: Sendable {
     public var result: RolloutResult
     public var style: TerminalStyle
+    /// What a store that succeeded is called ("converged"; `reset` says "reset").
+    public var done: String
 
-    public init(result: RolloutResult, style: TerminalStyle) {
+    public init(result: RolloutResult, style: TerminalStyle, done: String = "converged") {
         self.result = result
         self.style = style
+        self.done = done
     }
 
     public var text: String {
@@ -14,7 +19,7 @@ public struct ApplySummary: Sendable {
         let failed = result.failed
         var lines = [
             style.bold("Summary"),
-            "  converged      \(converged.count)\(untouched > 0 ? " (\(untouched) had nothing to do)" : "")",
+            "  " + done.padding(toLength: 15, withPad: " ", startingAt: 0) + "\(converged.count)\(untouched > 0 ? " (\(untouched) had nothing to do)" : "")",
             "  failed         \(failed.count)",
             "  not started    \(result.notStarted.count)",
         ]
@@ -42,7 +47,7 @@ public struct ApplySummary: Sendable {
             }
         }
         lines.append("")
-        lines.append(result.allConverged ? style.green("Every selected store converged.") : style.red("Not every store converged."))
+        lines.append(result.allConverged ? style.green("Every selected store \(done).") : style.red("Not every store \(done)."))
         return lines.joined(separator: "\n") + "\n"
     }
 

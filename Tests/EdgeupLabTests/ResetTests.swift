@@ -46,9 +46,11 @@ extension LabTests {
                         /etc/systemd/system/k3s.service /etc/systemd/system/k3s-agent.service; do
                         [ -e "$path" ] && echo "$path"
                     done
-                    ps -eo args | grep '[k]3s' || true
                     """).stdout
                 #expect(left.isEmpty, "\(host) is clean, but has: \(left)")
+                // The pattern as written ("[k]3s") does not match this command line itself.
+                let running = try lab.exec(host, "pgrep -a -f '[k]3s' || true").stdout
+                #expect(running.isEmpty, "\(host) runs nothing of k3s: \(running)")
             }
             let contexts = try runProcess("/usr/bin/env", ["KUBECONFIG=\(kubeconfig)", "kubectl", "config", "get-contexts", "-o", "name"])
             #expect(Set(contexts.stdout.split(separator: "\n")) == ["keep", "vault"], "\(contexts.stdout)")

@@ -26,9 +26,6 @@ public enum HostScripts {
 
     public static func uninstall(role: Role) -> String {
         let name = K3sPaths.serviceName(for: role)
-        let dataRemoval = role == .server
-            ? "rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /var/lib/kubelet"
-            : "rm -rf /etc/rancher/k3s /var/lib/rancher/k3s/agent /var/lib/kubelet"
         return """
             #!/bin/sh
             # Written by edgeup: removes k3s (\(name)) and its data from this host.
@@ -47,7 +44,7 @@ public enum HostScripts {
                 [ -L "$link" ] && rm -f "$link"
             done
             rm -f \(K3sPaths.binary)
-            \(dataRemoval)
+            rm -rf /etc/rancher/k3s /run/k3s /var/lib/rancher/k3s /var/lib/kubelet
             rm -f \(K3sPaths.killallScript) "$0"
             exit 0
 

@@ -45,6 +45,9 @@ import Testing
         #expect(agent.unit.hasPrefix("#!/sbin/openrc-run\n"))
         #expect(agent.unit.contains("command_args=\"agent\""))
         #expect(HostScripts.uninstall(role: .agent).contains("/usr/local/bin/k3s-killall.sh"))
-        #expect(HostScripts.uninstall(role: .server).contains("rm -rf /etc/rancher/k3s /var/lib/rancher/k3s"))
+        for role in Role.allCases {
+            // As the official installer's scripts: an agent's uninstall leaves no k3s data either.
+            #expect(HostScripts.uninstall(role: role).contains("rm -rf /etc/rancher/k3s /run/k3s /var/lib/rancher/k3s /var/lib/kubelet\n"))
+        }
     }
 }

@@ -14,6 +14,8 @@ public enum ProvisioningStep: Sendable, Hashable, CustomStringConvertible {
     case readiness
     /// An agent's part of a batch, when it failed outside its own steps.
     case join
+    /// `edgeup backup` on a store's first server.
+    case backup
     /// One planned action (install, write-config, start, …, fetch-kubeconfig).
     case action(ActionKind)
     /// A playbook unit; nil when the plan named a unit the rendered playbooks lack.
@@ -31,6 +33,7 @@ public enum ProvisioningStep: Sendable, Hashable, CustomStringConvertible {
         case .markRestart: "mark-restart"
         case .readiness: "readiness"
         case .join: "join"
+        case .backup: "backup"
         case let .action(kind): kind.rawValue
         case let .playbook(unit): unit.map { "playbook \($0)" } ?? "playbook"
         case let .rollout(unit, workload): "playbook \(unit): rollout \(workload)"

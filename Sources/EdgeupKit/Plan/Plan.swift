@@ -45,16 +45,20 @@ public struct StorePlan: Sendable, Hashable, Codable {
     /// When the hosts' certificates expire, for showing days left; nil when no host reported any
     /// (and in plans saved before it existed).
     public var certificates: StoreCertificates?
+    /// Nodes the cluster has that no host of the inventory registers as: shown, never touched;
+    /// nil when there are none (and in plans saved before it existed).
+    public var unmanagedNodes: [String]?
 
     public init(
         store: StoreID, actions: [PlannedAction], problems: [PlanProblem], factsFingerprint: String,
-        certificates: StoreCertificates? = nil
+        certificates: StoreCertificates? = nil, unmanagedNodes: [String]? = nil
     ) {
         self.store = store
         self.actions = actions
         self.problems = problems
         self.factsFingerprint = factsFingerprint
         self.certificates = certificates
+        self.unmanagedNodes = unmanagedNodes
     }
 
     public var status: Status {

@@ -111,7 +111,8 @@ public struct Planner: Sendable {
         let plan = StorePlan(
             store: store.id, actions: actions, problems: problems,
             factsFingerprint: Self.fingerprint(of: observations),
-            certificates: StoreCertificates(store, observations: observations))
+            certificates: StoreCertificates(store, observations: observations),
+            unmanagedNodes: Self.unmanagedNodes(first?.k3s.nodes, store: store, hosts: hosts))
         var work = StoreWork(
             store: store, plan: plan, hosts: hosts,
             playbooks: playbooks[store.name] ?? StorePlaybooks(store: store.name, units: []))
@@ -215,6 +216,15 @@ public struct Planner: Sendable {
             target: target, started: contexts.contains { $0.installed && upgrade.need($0) == nil },
             datastore: store.datastore, existingSnapshots: first?.k3s.snapshots ?? [],
             prefix: sample.distribution.files.snapshotPrefix)
+    }
+
+    /// The cluster's nodes that are no host's of the inventory (a host without facts counts by its
+    /// `name`, which is its node name). Names are the API's: shown escaped.
+    static func unmanagedNodes(_ nodes: [NodeFacts]?, store: Store, hosts: [HostID: HostWork]) -> [String]? {
+        guard let nodes else { return nil }
+        let managed = Set(hosts.values.map(\.nodeName) + store.hosts.compactMap(\.nodeName))
+        let unmanaged = nodes.map(\.name).filter { !managed.contains($0) }.sorted().map(\.shownAsUntrusted)
+        return unmanaged.isEmpty ? nil : unmanaged
     }
 
     /// A node edgeup itself left mid-restart (its host still owes the restart) is the one a re-run

@@ -41,6 +41,12 @@ public struct PlanText: Sendable {
                 }
             }
         }
+        let unmanaged = plan.stores.compactMap { store in store.unmanagedNodes.map { (store.store, $0) } }
+        if !unmanaged.isEmpty {
+            lines.append("")
+            lines.append(style.yellow("Unmanaged nodes (in the cluster, not in the inventory; left alone):"))
+            for (store, nodes) in unmanaged { lines.append("  \(store): \(nodes.joined(separator: ", "))") }
+        }
         let certificates = certificateLines(plan)
         lines += certificates
         if !plan.hasChanges && !plan.hasProblems {

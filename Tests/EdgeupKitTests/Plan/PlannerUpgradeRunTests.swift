@@ -124,3 +124,16 @@ extension PlannerTests {
         #expect(summary(plan) == ["renew-certificates s3", "restart s3", "fetch-kubeconfig s1"])
     }
 }
+
+extension PlannerTests {
+    @Test func nodesTheInventoryDoesNotListAreShownNotTouched() {
+        var observations = converged(ha)
+        modify(&observations, "s1") { $0.k3s.nodes?.append(NodeFacts(name: "old-till\u{1b}[2J", ready: false, roles: [])) }
+        let plan = planner.plan(ha, observations: observations)
+        #expect(plan.actions.isEmpty && plan.problems.isEmpty, "an unmanaged node changes nothing: \(plan.actions) \(plan.problems)")
+        #expect(plan.unmanagedNodes == ["old-till\\u{1b}[2J"], "escaped, as every name a host sends")
+        #expect(planner.plan(ha, observations: converged(ha)).unmanagedNodes == nil)
+        let text = PlanText(style: TerminalStyle(colors: false)).render(Plan(inventoryFiles: ["f.yaml"], stores: [plan]))
+        #expect(text.contains("Unmanaged nodes (in the cluster, not in the inventory; left alone):\n  ha: old-till"), "\(text)")
+    }
+}

@@ -16,6 +16,8 @@ public enum ProvisioningStep: Sendable, Hashable, CustomStringConvertible {
     case join
     /// `edgeup backup` on a store's first server.
     case backup
+    /// `edgeup reset` on a host.
+    case reset
     /// One planned action (install, write-config, start, …, fetch-kubeconfig).
     case action(ActionKind)
     /// A playbook unit; nil when the plan named a unit the rendered playbooks lack.
@@ -34,6 +36,7 @@ public enum ProvisioningStep: Sendable, Hashable, CustomStringConvertible {
         case .readiness: "readiness"
         case .join: "join"
         case .backup: "backup"
+        case .reset: "reset"
         case let .action(kind): kind.rawValue
         case let .playbook(unit): unit.map { "playbook \($0)" } ?? "playbook"
         case let .rollout(unit, workload): "playbook \(unit): rollout \(workload)"

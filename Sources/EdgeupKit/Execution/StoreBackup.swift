@@ -56,47 +56,27 @@ struct StoreBackup: Sendable {
         guard let server = store.firstServer else {
             throw ProvisioningError(host: store.name, step: .connect, "the store has no server")
         }
-        let label = StoreHost(store: store, host: server).label
         let files = Distributions.distribution(for: store).files
-        let remote: any RemoteHost
-        let sudo: SudoMode
-        do {
-            remote = try await session.connection(to: server, in: store)
-            sudo = try session.access.sudo(for: server, in: store)
-        } catch {
-            throw ProvisioningError(error, on: label, step: .connect)
-        }
-        func root(_ argv: [String], timeout: Duration = .seconds(120)) async throws -> CommandResult {
-            let result: CommandResult
-            do {
-                result = try await remote.run(RemoteCommand(ShellQuote.command(argv), sudo: sudo, timeout: timeout))
-            } catch {
-                throw ProvisioningError(error, on: label, step: .backup)
-            }
-            journal?.log(store: store.name, host: server.name, "$ \(argv.prefix(3).joined(separator: " ")) …\n\(result.stderrText)")
-            guard result.succeeded else {
-                throw ProvisioningError(host: label, step: .backup, HostOperator.tail(result.stderrText, lines: 3))
-            }
-            return result
-        }
+        let shell = try await RootShell.open(server, in: store, session: session, step: .backup, journal: journal)
+        let label = shell.label
         events(RunEvent(.stepStarted, run: run, store: store.name, host: server.name, message: "backup"))
-        let version = try await root([files.binary, "--version"]).stdoutText.split(separator: "\n").first.map(String.init)
+        let version = try await shell.run([files.binary, "--version"]).stdoutText.split(separator: "\n").first.map(String.init)
         let name = "edgeup-backup-" + String(run.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
         // The remote paths to copy, in the manifest's order.
         var remotePaths: [String] = []
         switch store.datastore {
         case .etcd:
-            _ = try await root(Distributions.distribution(for: store).etcdSnapshot(name: name), timeout: .seconds(600))
-            let listed = try await root(["sh", "-c", #"for f in "$1/$2"*; do [ -f "$f" ] && echo "$f"; done"#, "edgeup", files.snapshots, name])
+            _ = try await shell.run(Distributions.distribution(for: store).etcdSnapshot(name: name), timeout: .seconds(600))
+            let listed = try await shell.run(["sh", "-c", #"for f in "$1/$2"*; do [ -f "$f" ] && echo "$f"; done"#, "edgeup", files.snapshots, name])
             guard let path = listed.stdoutText.split(separator: "\n").last.map(String.init) else {
                 throw ProvisioningError(host: label, step: .backup, "no snapshot named \(name) in \(files.snapshots) after taking it")
             }
             remotePaths.append(path)
         case .sqlite:
             let copy = "\(files.snapshots)/\(name)"
-            _ = try await root(["sh", "-c", Self.sqliteCopy, "edgeup", Distributions.distribution(for: store).serviceName(for: .server), copy, files.binary]
+            _ = try await shell.run(["sh", "-c", Self.sqliteCopy, "edgeup", Distributions.distribution(for: store).serviceName(for: .server), copy, files.binary]
                 + files.sqliteDatastore, timeout: .seconds(600))
-            let listed = try await root(["sh", "-c", #"for f in "$1"/*; do [ -f "$f" ] && echo "$f"; done"#, "edgeup", copy])
+            let listed = try await shell.run(["sh", "-c", #"for f in "$1"/*; do [ -f "$f" ] && echo "$f"; done"#, "edgeup", copy])
             remotePaths += listed.stdoutText.split(separator: "\n").map(String.init)
         }
         remotePaths.append(files.serverToken)
@@ -111,11 +91,11 @@ struct StoreBackup: Sendable {
             let localName = path == files.serverToken ? "token" : (path as NSString).lastPathComponent
             let data: Data
             do {
-                data = try await remote.download(path, sudo: sudo, maxBytes: Self.maxFileBytes)
+                data = try await shell.remote.download(path, sudo: shell.sudo, maxBytes: Self.maxFileBytes)
             } catch {
                 throw ProvisioningError(error, on: label, step: .backup)
             }
-            let remoteSum = String(try await root(["sha256sum", "--", path]).stdoutText.prefix(64))
+            let remoteSum = try await shell.sha256(path)
             let sum = SHA256Digest.hex(data)
             guard sum == remoteSum else {
                 throw ProvisioningError(host: label, step: .backup, "\(path) changed while it was copied (SHA-256 \(sum.prefix(12)) here, \(remoteSum.prefix(12)) there)")
@@ -129,7 +109,7 @@ struct StoreBackup: Sendable {
         }
         if store.datastore == .sqlite, let copy = remotePaths.first.map({ ($0 as NSString).deletingLastPathComponent }) {
             // The copy was only a consistent source for this transfer: the backup lives here now.
-            _ = try await root(["rm", "-rf", "--", copy])
+            _ = try await shell.run(["rm", "-rf", "--", copy])
         }
         let manifest = BackupManifest(
             store: store.name, datastore: store.datastore, version: version?.shownAsUntrusted, server: server.name, run: run,

@@ -35,25 +35,16 @@ struct StoreReset: Sendable {
 
     /// Nil when the host is clean, else why not (`store/host: reset: …`).
     private func reset(_ host: Host, in store: Store) async -> String? {
-        let label = StoreHost(store: store, host: host).label
         let files = Distributions.distribution(for: store).files
         events(RunEvent(.stepStarted, run: run, store: store.name, host: host.name, message: "reset"))
         do {
-            let remote = try await session.connection(to: host, in: store)
-            let sudo = try session.access.sudo(for: host, in: store)
-            let argv = [
+            let shell = try await RootShell.open(host, in: store, session: session, step: .reset, journal: journal)
+            try await shell.run([
                 "sh", "-c", Self.script, "edgeup", files.uninstallScript(for: host.role), files.killallScript, files.binary,
                 files.stagedBinary, files.previousBinary, files.configDirectory + "/edgeup-", EdgeupHostFolder.path,
-            ]
-            let result = try await remote.run(RemoteCommand(ShellQuote.command(argv), sudo: sudo, timeout: .seconds(300)))
-            journal?.log(store: store.name, host: host.name, "$ reset\n\(result.stdoutText)\(result.stderrText)")
-            guard result.succeeded else {
-                let why = HostOperator.tail(result.stderrText, lines: 2)
-                events(RunEvent(.stepFinished, run: run, store: store.name, host: host.name, outcome: .failed, message: why))
-                return "\(label): reset: \(why)"
-            }
+            ], timeout: .seconds(300))
         } catch {
-            let why = ProvisioningError(error, on: label, step: .connect).summary
+            let why = (error as? ProvisioningError)?.summary ?? "\(StoreHost(store: store, host: host).label): reset: \(error)"
             events(RunEvent(.stepFinished, run: run, store: store.name, host: host.name, outcome: .failed, message: why))
             return why
         }

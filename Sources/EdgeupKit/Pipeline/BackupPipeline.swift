@@ -63,29 +63,13 @@ public func runBackup(_ options: BackupOptions, events: @escaping PipelineEvents
     } catch {
         throw BackupError.folder("cannot create the backup folder: \(error)")
     }
-    let journal = try RunJournal(state: options.state)
-    let record: @Sendable (RunEvent) -> Void = { event in
-        events(.run(event))
-        journal.record(event)
+    let operation = StoreOperationRun(
+        description: "backup of \(options.stores.count) stores to \(options.folder)", inventory: options.inventory,
+        stores: options.stores, hosts: options.stores.compactMap { store in store.firstServer.map { StoreHost(store: store, host: $0) } },
+        connection: options.connection, state: options.state, maxConcurrentStores: options.maxConcurrentStores)
+    let folder = options.folder
+    let (result, run, interruptedBy) = try await operation.run(events: events) { store, session, journal, record in
+        await StoreBackup(session: session, run: journal.run, folder: folder, journal: journal, events: record).backup(store)
     }
-    record(RunEvent(.runStarted, run: journal.run, message: "backup of \(options.stores.count) stores to \(options.folder)"))
-    let session = FleetSession(
-        inventory: options.inventory, hosts: options.stores.compactMap { store in store.firstServer.map { StoreHost(store: store, host: $0) } },
-        connection: options.connection)
-    let backup = StoreBackup(session: session, run: journal.run, folder: options.folder, journal: journal, events: record)
-    let byName = Dictionary(uniqueKeysWithValues: options.stores.map { ($0.name, $0) })
-    let (result, interruption) = await Interruption.guarding(notice: { events(.interrupted($0)) }) {
-        await Rollout.run(
-            options.stores.map(\.name), options: RolloutOptions(maxConcurrentStores: options.maxConcurrentStores)
-        ) { name in
-            await backup.backup(byName[name]!)
-        }
-    }
-    record(RunEvent(
-        .runFinished, run: journal.run, outcome: result.allConverged ? .ok : .failed,
-        message: interruption.signalNumber.map { "interrupted by signal \($0)" }))
-    await session.close()
-    journal.close()
-    events(.warnings(session.client.warnings))
-    return BackupResult(rollout: result, run: journal.run, folder: options.folder, interruptedBy: interruption.signalNumber)
+    return BackupResult(rollout: result, run: run, folder: folder, interruptedBy: interruptedBy)
 }

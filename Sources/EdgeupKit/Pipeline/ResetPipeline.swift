@@ -78,39 +78,29 @@ public func runReset(_ options: ResetOptions, events: @escaping PipelineEvents) 
     guard protected.isEmpty else {
         throw ResetError.protected(protected.map { store in store.name + (store.location.map { " (\($0))" } ?? "") })
     }
-    let journal = try RunJournal(state: options.state)
-    let record: @Sendable (RunEvent) -> Void = { event in
-        events(.run(event))
-        journal.record(event)
-    }
-    record(RunEvent(.runStarted, run: journal.run, message: "reset of \(options.stores.count) stores"))
-    let session = FleetSession(inventory: options.inventory, hosts: StoreHost.all(in: options.stores), connection: options.connection)
-    let reset = StoreReset(session: session, run: journal.run, journal: journal, events: record)
-    let byName = Dictionary(uniqueKeysWithValues: options.stores.map { ($0.name, $0) })
-    let (result, interruption) = await Interruption.guarding(notice: { events(.interrupted($0)) }) {
-        await Rollout.run(
-            options.stores.map(\.name), options: RolloutOptions(maxConcurrentStores: options.maxConcurrentStores)
-        ) { name in
-            await reset.reset(byName[name]!)
-        }
-    }
-    var removed: [String] = []
-    let done = Set(result.outcomes.filter(\.converged).map(\.store))
-    if case let .merge(file, fleet, _) = options.kubeconfig, !done.isEmpty {
+    let operation = StoreOperationRun(
+        description: "reset of \(options.stores.count) stores", inventory: options.inventory, stores: options.stores,
+        hosts: StoreHost.all(in: options.stores), connection: options.connection, state: options.state,
+        maxConcurrentStores: options.maxConcurrentStores)
+    let removed = RemovedContexts()
+    let (result, run, interruptedBy) = try await operation.run(events: events) { store, session, journal, record in
+        await StoreReset(session: session, run: journal.run, journal: journal, events: record).reset(store)
+    } finish: { result, run, record in
+        let done = Set(result.outcomes.filter(\.converged).map(\.store))
+        guard case let .merge(file, fleet, _) = options.kubeconfig, !done.isEmpty else { return }
         let names = options.stores.filter { done.contains($0.name) }.map {
             StoreKubeconfigName(context: $0.context, owner: KubeconfigOwner(fleet: fleet, store: $0.name))
         }
         do {
-            removed = try await file.remove(names).removed
+            removed.contexts = try await file.remove(names).removed
         } catch {
-            record(RunEvent(.warning, run: journal.run, message: "kubeconfig entries not removed: \(error)"))
+            record(RunEvent(.warning, run: run, message: "kubeconfig entries not removed: \(error)"))
         }
     }
-    record(RunEvent(
-        .runFinished, run: journal.run, outcome: result.allConverged ? .ok : .failed,
-        message: interruption.signalNumber.map { "interrupted by signal \($0)" }))
-    await session.close()
-    journal.close()
-    events(.warnings(session.client.warnings))
-    return ResetResult(rollout: result, run: journal.run, removedContexts: removed, interruptedBy: interruption.signalNumber)
+    return ResetResult(rollout: result, run: run, removedContexts: removed.contexts, interruptedBy: interruptedBy)
+}
+
+/// The contexts the reset's `finish` removed.
+private final class RemovedContexts {
+    var contexts: [String] = []
 }

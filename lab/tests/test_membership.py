@@ -177,3 +177,86 @@ def test_removing_the_first_server_keeps_the_cluster(lab, k3s_binary):
     wipe_db_and_start(lab, "em-s1")
     wait_for(lambda: voter(lab, "em-s2", "em-s1") == ("True", "MemberNotLearner"), 30, what="em-s1 joined again")
     assert len(members(lab, "em-s1")) == 3 and "keep-me" in lab.kubectl("em-s1", "get cm").stdout
+
+
+# ------------------------------------------------------------------------------------------------ node passwords
+
+def secrets(lab, host):
+    return {s["metadata"]["name"]: s for s in
+            json.loads(lab.kubectl(host, "get secret -n kube-system -o json").stdout)["items"]}
+
+
+def test_node_password_secrets_and_a_replaced_machine(lab, k3s_binary, tmp_path):
+    """The server keeps a <node>.node-password.k3s Secret in kube-system per node. A new machine under the
+    same name (another /etc/rancher/node/password) is refused with k3s's message and keeps asking; deleting
+    its old Node deletes the Secret too (k3s's node controller), and the new machine joins."""
+    install_server(lab, k3s_binary, "pw-s1", {"token": "pw-secret"})
+    agent_env = {**FAST, "K3S_TOKEN": "pw-secret", "K3S_URL": url(lab, "pw-s1")}
+    lab.install_k3s("pw-a1", k3s_binary, "agent", env=agent_env)
+    wait_for(lambda: (lambda n: n and condition(n, "Ready")["status"] == "True")(node(lab, "pw-s1", "pw-a1")), 20,
+             what="pw-a1 Ready")
+    sec = secrets(lab, "pw-s1")
+    assert {"pw-s1.node-password.k3s", "pw-a1.node-password.k3s"} <= set(sec)
+    s = sec["pw-a1.node-password.k3s"]
+    assert s["type"] == "Opaque" and s["immutable"] is True and set(s["data"]) == {"hash"}
+    password = lab.sh("pw-a1", "cat /etc/rancher/node/password").stdout.strip()
+    assert password not in json.dumps(s)
+    rkc = real_kubeconfig(lab, "pw-s1", tmp_path)
+    assert "pw-a1.node-password.k3s" in kubectl(rkc, "get", "secret", "-n", "kube-system").stdout
+    uid = s["metadata"]["uid"]
+    # the machine is replaced: same name and address, a fresh disk
+    lab.tool("host", "reimage", "pw-a1")
+    assert lab.sh("pw-a1", "test -e /etc/rancher/node/password", check=False).returncode != 0
+    lab.install_k3s("pw-a1", k3s_binary, "agent", env=agent_env)
+    wait_for(lambda: f"Waiting to retrieve agent configuration; server is not ready: {REJECTED}"
+             in lab.journal("pw-a1", "k3s-agent"), 20, what="the new machine refused")
+    assert lab.sh("pw-a1", "systemctl is-active k3s-agent").stdout.strip() == "active"      # it keeps asking
+    assert secrets(lab, "pw-s1")["pw-a1.node-password.k3s"]["metadata"]["uid"] == uid
+    assert lab.kubectl("pw-s1", "delete node pw-a1").stdout.strip() == 'node "pw-a1" deleted'
+    assert "pw-a1.node-password.k3s" not in secrets(lab, "pw-s1")
+    wait_for(lambda: (lambda n: n and condition(n, "Ready")["status"] == "True")(node(lab, "pw-s1", "pw-a1")), 30,
+             what="the new machine joined")
+    assert secrets(lab, "pw-s1")["pw-a1.node-password.k3s"]["metadata"]["uid"] != uid
+
+
+def test_deleting_the_secret_alone_lets_a_new_machine_in(lab, k3s_binary):
+    """With only the Secret deleted (the Node kept), the next request of the new machine creates a new one."""
+    lab.tool("host", "reimage", "pw-a1")
+    lab.install_k3s("pw-a1", k3s_binary, "agent", env={**FAST, "K3S_TOKEN": "pw-secret", "K3S_URL": url(lab, "pw-s1")})
+    wait_for(lambda: REJECTED in lab.journal("pw-a1", "k3s-agent"), 20, what="refused")
+    r = lab.kubectl("pw-s1", "delete secret pw-a1.node-password.k3s -n kube-system")
+    assert r.stdout.strip() == 'secret "pw-a1.node-password.k3s" deleted'
+    wait_for(lambda: "registered with the cluster" in lab.journal("pw-a1", "k3s-agent"), 30, what="the new machine joined")
+
+
+# ------------------------------------------------------------------------------------------------ re-imaging
+
+def host_state(lab, host):
+    return lab.sh(host, "cat /etc/machine-id; ls /usr/local/bin /etc/rancher /var/lib/rancher 2>&1; "
+                        "ls /etc/systemd/system; hostname; ip -4 -o addr show scope global").stdout
+
+
+def test_reimage_gives_a_fresh_machine_with_the_same_name_and_address(lab, k3s_binary):
+    """`edgeup-lab host reimage`: no k3s, no /etc/rancher, /var/lib/rancher or edgeup files, a new machine-id,
+    the same name and address; the SSH host key is kept (strict known_hosts still passes) unless
+    --new-host-key, and then the lab's known_hosts is left alone: ssh refuses the changed key."""
+    h = "ka-s1"
+    lab.install_k3s(h, k3s_binary, "server", config={"token": "ka-secret"}, env=FAST)
+    lab.put(h, "/etc/rancher/k3s/edgeup-join-token", "x", "0600")
+    lab.ssh(h, "touch ~/edgeup-was-here")
+    before = host_state(lab, h)
+    key = lab.host(h)["host_key"]
+    lab.tool("host", "reimage", h)
+    after = host_state(lab, h)
+    assert before.split()[0] != after.split()[0]                  # machine-id
+    assert "k3s" not in lab.sh(h, "ls /usr/local/bin").stdout
+    for path in ("/etc/rancher", "/var/lib/rancher", "/etc/systemd/system/k3s.service", "/home/edge/edgeup-was-here"):
+        assert lab.sh(h, f"test -e {path}", check=False).returncode != 0, path
+    assert lab.sh(h, "pgrep -f '^/usr/local/bin/k3s '", check=False).returncode != 0
+    assert lab.host(h)["host_key"] == key and h in lab.ssh(h, "hostname").stdout
+    assert before.split("\n")[-2:] == after.split("\n")[-2:]       # hostname and address
+    lab.tool("host", "reimage", h, "--new-host-key")
+    assert lab.host(h)["host_key"] != key
+    r = lab.ssh(h, "true", check=False)
+    assert r.returncode == 255 and "REMOTE HOST IDENTIFICATION HAS CHANGED" in r.stderr
+    assert key.split()[1] in open(os.path.join(lab.dir, "known_hosts")).read()

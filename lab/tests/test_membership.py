@@ -260,3 +260,200 @@ def test_reimage_gives_a_fresh_machine_with_the_same_name_and_address(lab, k3s_b
     r = lab.ssh(h, "true", check=False)
     assert r.returncode == 255 and "REMOTE HOST IDENTIFICATION HAS CHANGED" in r.stderr
     assert key.split()[1] in open(os.path.join(lab.dir, "known_hosts")).read()
+
+
+# ------------------------------------------------------------------------------------------------ cluster-reset
+
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: default}}\n"
+
+
+def apply_cm(lab, host, name):
+    lab.put(host, f"/tmp/{name}.yaml", CM.format(name=name))
+    lab.kubectl(host, f"apply -f /tmp/{name}.yaml")
+
+
+def reset(lab, host, args="", check=True):
+    return lab.sh(host, f"k3s server --cluster-reset {args}", check=check, timeout=120)
+
+
+def test_cluster_reset_with_a_snapshot(lab, k3s_binary):
+    """Restore: `--cluster-reset --cluster-reset-restore-path=FILE` on a stopped server brings the snapshot's
+    datastore back with this server as the only member, leaves server/db/reset-flag and exits 0 with k3s's
+    message; it needs the cluster's token; the other server, not wiped, is a removed member until its
+    server/db is deleted."""
+    install_server(lab, k3s_binary, "rs-s1", {"token": "rs-secret", "cluster-init": True})
+    join_server(lab, k3s_binary, "rs-s2", "rs-s1", "rs-secret")
+    apply_cm(lab, "rs-s1", "before")
+    out = lab.sh("rs-s1", "k3s etcd-snapshot save --name pre").stderr
+    snap = f"{DB}/snapshots/" + re.search(r"Snapshot (pre-rs-s1-\d+) saved", out).group(1)
+    apply_cm(lab, "rs-s1", "after")
+    r = reset(lab, "rs-s1", f"--cluster-reset-restore-path={snap}", check=False)
+    assert r.returncode == 1 and "listen tcp :6443: bind: address already in use" in r.stderr
+    for h in ("rs-s2", "rs-s1"):
+        lab.sh(h, "systemctl stop k3s")
+    r = lab.sh("rs-s1", f"k3s server --cluster-reset-restore-path={snap}", check=False)
+    assert r.returncode == 1 and "invalid flag use; --cluster-reset required with --cluster-reset-restore-path" in r.stderr
+    r = reset(lab, "rs-s1", f"--cluster-reset-restore-path={DB}/snapshots/nope", check=False)
+    assert r.returncode == 1 and f"etcd: snapshot path does not exist: {DB}/snapshots/nope" in r.stderr
+    # another token than the one the snapshot's bootstrap data was encrypted with
+    r = reset(lab, "rs-s1", f"--cluster-reset-restore-path={snap} --token other-secret", check=False)
+    assert r.returncode == 1 and 'level=fatal msg="bootstrap data already found and encrypted with different token"' in r.stderr
+    r = reset(lab, "rs-s1", f"--cluster-reset-restore-path={snap}")
+    assert r.returncode == 0 and RESET_DONE in r.stderr
+    assert lab.sh("rs-s1", f"test -f {DB}/reset-flag && ls -d {DB}/etcd-old-*").returncode == 0
+    lab.sh("rs-s1", "systemctl start k3s", timeout=120)
+    assert lab.sh("rs-s1", f"test -e {DB}/reset-flag", check=False).returncode != 0
+    cms = lab.kubectl("rs-s1", "get cm").stdout
+    assert "before" in cms and "after" not in cms
+    assert [m.rsplit("-", 1)[0] for m in members(lab, "rs-s1")] == ["rs-s1"]
+    lab.sh("rs-s2", "systemctl start k3s --no-block")
+    wait_for(lambda: removed_member_failures(lab, "rs-s2"), 20, what="rs-s2 refused with its old data")
+    wipe_db_and_start(lab, "rs-s2")
+    wait_for(lambda: voter(lab, "rs-s1", "rs-s2") == ("True", "MemberNotLearner"), 30, what="rs-s2 joined again")
+    assert "before" in lab.kubectl("rs-s2", "get cm").stdout and len(members(lab, "rs-s2")) == 2
+
+
+def test_cluster_reset_without_a_snapshot(lab):
+    """Reset alone keeps the data, makes this server the only member; a second reset is refused while the
+    reset-flag is there; a server whose config names a server cannot be reset."""
+    r = reset(lab, "rs-s2", check=False)
+    assert r.returncode == 1 and ("cannot perform cluster-reset while server URL is set - remove server from "
+                                  "configuration before resetting") in r.stderr
+    lab.sh("rs-s1", "systemctl stop k3s")
+    assert RESET_DONE in reset(lab, "rs-s1").stderr
+    r = reset(lab, "rs-s1", check=False)
+    assert r.returncode == 1 and ("cluster-reset was successfully performed, please remove the cluster-reset flag and "
+                                  f"start k3s normally, if you need to perform another cluster reset, you must first "
+                                  f"manually delete the {DB}/reset-flag file") in r.stderr
+    lab.sh("rs-s1", "systemctl start k3s", timeout=120)
+    assert "before" in lab.kubectl("rs-s1", "get cm").stdout
+    assert [m.rsplit("-", 1)[0] for m in members(lab, "rs-s1")] == ["rs-s1"]
+    wait_for(lambda: removed_member_failures(lab, "rs-s2"), 20, what="rs-s2 no member any more")
+
+
+# ------------------------------------------------------------------------------------------------ SQLite
+
+def test_sqlite_restore_from_a_copy_of_state_db(lab, k3s_binary):
+    """A SQLite store's datastore is server/db/state.db: a copy put back while k3s is stopped is what the
+    server serves at its next start."""
+    install_server(lab, k3s_binary, "sq-s1", {"token": "sq-secret"})
+    apply_cm(lab, "sq-s1", "first")
+    lab.sh("sq-s1", f"systemctl stop k3s && cp -a {DB}/state.db /root/state.db.copy && systemctl start k3s", timeout=120)
+    apply_cm(lab, "sq-s1", "second")
+    lab.sh("sq-s1", f"systemctl stop k3s && cp -a /root/state.db.copy {DB}/state.db && systemctl start k3s", timeout=120)
+    cms = lab.kubectl("sq-s1", "get cm").stdout
+    assert "first" in cms and "second" not in cms
+
+
+def test_sqlite_grows_into_etcd(lab, k3s_binary):
+    """Restarted with cluster-init, a SQLite server migrates every object into embedded etcd (state.db is kept
+    as state.db.migrated); servers can join it afterwards and see the same objects."""
+    lab.put("sq-s1", "/tmp/objs.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n"
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+            "spec: {replicas: 2, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, "
+            "spec: {containers: [{name: w, image: nginx}]}}}\n")
+    lab.kubectl("sq-s1", "apply -f /tmp/objs.yaml")
+    before = json.loads(lab.kubectl("sq-s1", "get --raw /v1-lab/applied").stdout)["objects"]
+    r = lab.sh("sq-s1", "k3s etcd-snapshot save", check=False)
+    assert r.returncode == 1 and "etcd datastore disabled" in r.stderr
+    lab.put("sq-s1", "/etc/rancher/k3s/config.yaml.d/50-etcd.yaml", yaml.safe_dump({"cluster-init": True}), "0600")
+    lab.sh("sq-s1", "systemctl restart k3s", timeout=120)
+    assert "Migrating content from sqlite to etcd" in lab.journal("sq-s1")
+    assert lab.sh("sq-s1", f"test -f {DB}/state.db.migrated && ! test -e {DB}/state.db").returncode == 0
+    after = json.loads(lab.kubectl("sq-s1", "get --raw /v1-lab/applied").stdout)["objects"]
+    assert {(o["kind"], o["namespace"], o["name"], o["hash"]) for o in before} == \
+           {(o["kind"], o["namespace"], o["name"], o["hash"]) for o in after}
+    assert "web" in lab.kubectl("sq-s1", "get deploy -n shop").stdout
+    assert list(members(lab, "sq-s1"))[0].startswith("sq-s1-")
+    join_server(lab, k3s_binary, "sq-s2", "sq-s1", "sq-secret")
+    assert "first" in lab.kubectl("sq-s2", "get cm").stdout and len(members(lab, "sq-s2")) == 2
+    assert re.search(r"Snapshot on-demand-sq-s1-\d+ saved\.", lab.sh("sq-s1", "k3s etcd-snapshot save").stderr)
+
+
+def test_cluster_reset_on_sqlite(lab, k3s_binary):
+    """On SQLite, --cluster-reset turns on managed etcd (k3s sets cluster-init for a reset) and resets it,
+    without migrating (k3s migrates only outside a reset): the next start serves an empty etcd datastore,
+    the SQLite file is left in place, unused."""
+    install_server(lab, k3s_binary, "sr-s1", {"token": "sr-secret"})
+    apply_cm(lab, "sr-s1", "lost")
+    lab.sh("sr-s1", "systemctl stop k3s")
+    assert RESET_DONE in reset(lab, "sr-s1").stderr
+    lab.sh("sr-s1", "systemctl start k3s", timeout=120)
+    assert "lost" not in lab.kubectl("sr-s1", "get cm").stdout
+    assert lab.sh("sr-s1", f"test -f {DB}/state.db").returncode == 0
+    assert [m.rsplit("-", 1)[0] for m in members(lab, "sr-s1")] == ["sr-s1"]
+
+
+# ------------------------------------------------------------------------------------------------ uninstall scripts
+
+HOST_SCRIPTS = os.path.join(os.path.dirname(LAB), "Sources", "EdgeupKit", "K3s", "HostScripts.swift")
+PATHS = os.path.join(os.path.dirname(LAB), "Sources", "EdgeupKit", "K3s", "K3sPaths.swift")
+
+
+def swift_literal(source, opening):
+    """The Swift multi-line string literal that follows `opening` (its indentation removed, as Swift does)."""
+    start = source.index('"""', source.index(opening)) + 3
+    body = source[start:source.index('"""', start)]
+    return textwrap.dedent(body.split("\n", 1)[1]).rstrip(" ")
+
+
+def edgeup_scripts(role):
+    """edgeup's k3s-killall.sh and k3s(-agent)-uninstall.sh as Sources/EdgeupKit/K3s/HostScripts.swift writes
+    them (read, never changed here): the interpolations are K3sPaths' values."""
+    src, paths = open(HOST_SCRIPTS).read(), open(PATHS).read()
+    const = dict(re.findall(r'static let (\w+) = "([^"]*)"', paths))
+    name = "k3s" if role == "server" else "k3s-agent"
+    values = {"name": name, "K3sPaths.killallScript": const["killallScript"], "K3sPaths.binary": const["binary"],
+              "K3sPaths.systemdUnit(for: role)": f"/etc/systemd/system/{name}.service",
+              "K3sPaths.systemdEnvironment(for: role)": f"/etc/systemd/system/{name}.service.env",
+              "K3sPaths.openRCScript(for: role)": f"/etc/init.d/{name}",
+              "K3sPaths.openRCEnvironment(for: role)": f"/etc/rancher/k3s/{name}.env",
+              'K3sPaths.links.joined(separator: " ")': "/usr/local/bin/kubectl /usr/local/bin/crictl /usr/local/bin/ctr",
+              "dataRemoval": ("rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /var/lib/kubelet" if role == "server" else
+                              "rm -rf /etc/rancher/k3s /var/lib/rancher/k3s/agent /var/lib/kubelet")}
+
+    def render(text):
+        out = re.sub(r"\\\(((?:[^()]|\([^()]*\))*)\)", lambda m: values[m.group(1)], text)
+        assert "\\(" not in out, f"an interpolation of HostScripts.swift this test does not know: {out}"
+        return out
+    return render(swift_literal(src, "static let killall")), render(swift_literal(src, "func uninstall(role: Role)"))
+
+
+def double_processes(lab, host):
+    """Every process of the double on a host: k3s's names, or the double's Python running from its memfd."""
+    out = lab.sh(host, "ps -e -o pid=,comm=,args=").stdout
+    return [l for l in out.splitlines() if l.split()[1] in ("k3s", "k3s-server", "k3s-agent", "kubectl")
+            or "/proc/self/fd/" in l]
+
+
+def test_edgeup_killall_and_uninstall_scripts_stop_the_double(lab, k3s_binary):
+    """The double's processes look like k3s's (`/usr/local/bin/k3s ...`, comm k3s-server/k3s-agent/k3s), so
+    edgeup's own killall and uninstall scripts (upload mode) leave none of them behind: the services, a
+    server started by hand and a CLI left waiting."""
+    killall, uninstall = edgeup_scripts("server")
+    lab.install_k3s("ka-s1", k3s_binary, "server", config={"token": "ka-secret"}, env=FAST)
+    lab.install_k3s("ka-a1", k3s_binary, "agent", env={**FAST, "K3S_TOKEN": "ka-secret", "K3S_URL": url(lab, "ka-s1")})
+    pid = lab.sh("ka-s1", "systemctl show -p MainPID --value k3s").stdout.strip()
+    comm, args = lab.sh("ka-s1", f"ps -o comm=,args= -p {pid}").stdout.split(None, 1)
+    assert comm == "k3s-server" and args.startswith("/usr/local/bin/k3s ") and " server " in args
+    apid = lab.sh("ka-a1", "systemctl show -p MainPID --value k3s-agent").stdout.strip()
+    wait_for(lambda: lab.sh("ka-a1", f"ps -o comm= -p {apid}").stdout.strip() == "k3s-agent", 20,
+             what="the agent past its bootstrap (the CLI's comm is k3s, the running agent's k3s-agent)")
+    # strays: a second server started by hand outside systemd, a CLI waiting on a rollout
+    lab.sh("ka-s1", "setsid /usr/local/bin/k3s server --https-listen-port 6445 --data-dir /tmp/stray "
+                    "--token ka-secret >/tmp/stray.log 2>&1 < /dev/null &")
+    lab.sh("ka-s1", "setsid k3s kubectl wait --for=condition=Never node/ka-s1 --timeout=300s >/dev/null 2>&1 </dev/null &")
+    wait_for(lambda: len(double_processes(lab, "ka-s1")) >= 3, 20, what="the double's processes")
+    for host, role in (("ka-s1", "server"), ("ka-a1", "agent")):
+        killall, uninstall = edgeup_scripts(role)
+        lab.put(host, "/usr/local/bin/k3s-killall.sh", killall, "0755")
+        lab.put(host, f"/usr/local/bin/{'k3s' if role == 'server' else 'k3s-agent'}-uninstall.sh", uninstall, "0755")
+    lab.sh("ka-a1", "/usr/local/bin/k3s-killall.sh")
+    wait_for(lambda: not double_processes(lab, "ka-a1"), 10, what="no double process on ka-a1")
+    lab.sh("ka-s1", "/usr/local/bin/k3s-uninstall.sh")
+    wait_for(lambda: not double_processes(lab, "ka-s1"), 10, what="no double process on ka-s1")
+    for path in ("/usr/local/bin/k3s", "/var/lib/rancher/k3s", "/etc/rancher/k3s", "/etc/systemd/system/k3s.service",
+                 "/usr/local/bin/k3s-killall.sh", "/usr/local/bin/k3s-uninstall.sh"):
+        assert lab.sh("ka-s1", f"test -e {path}", check=False).returncode != 0, path
+    lab.sh("ka-a1", "/usr/local/bin/k3s-agent-uninstall.sh")
+    assert lab.sh("ka-a1", "test -e /var/lib/rancher/k3s/agent || test -e /usr/local/bin/k3s", check=False).returncode != 0

@@ -28,6 +28,7 @@ def cluster_reset(cfg, P, boot, token, agent_token, node, crit, port):
         fatal(f"{P.token} does not exist, please pass --token to complete the restoration")
     # k3s listens on its supervisor port first: a k3s still running holds it
     probe = socket.socket()
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)       # as Go's listeners
     try:
         probe.bind((cfg.get("bind-address") or "0.0.0.0", port))
     except OSError as e:
@@ -52,6 +53,8 @@ def cluster_reset(cfg, P, boot, token, agent_token, node, crit, port):
         if snap is None:
             fatal(PREFIX + "snapshot missing hash but --skip-hash-check=false")
         if os.path.isdir(P.etcd):
+            while os.path.exists(f"{P.etcd}-old-{int(time.time())}"):
+                time.sleep(0.2)             # k3s names it by the second: a restore within the same one waits
             old = f"{P.etcd}-old-{int(time.time())}"
             os.rename(P.etcd, old)
             logmsg("info", f"Pre-restore etcd database moved to {old}")

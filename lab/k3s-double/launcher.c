@@ -30,7 +30,7 @@ int main(int argc, char **argv) {
     char **nargv = calloc((size_t)argc + 4, sizeof(char *));
     if (!nargv) return 127;
     int j = 0;
-    nargv[j++] = "/usr/bin/python3";
+    nargv[j++] = argv[0]; /* the processes of the double show as k3s's (ps, pkill -f) */
     nargv[j++] = "-I";
     nargv[j++] = path;
     for (int i = 1; i < argc; i++) nargv[j++] = argv[i];

@@ -9,6 +9,7 @@ from k3scli.images import import_images
 from k3scli.join import wait_for_cacerts
 from k3scli.node import node_name_of, node_record
 from k3sd.client import HTTPError, client_ctx, https
+from k3sd.cluster import REJECTED
 from k3sd.files import Paths, write_file
 from k3sd.log import fatal, logmsg
 from k3sd.tokens import basic, parse_token
@@ -61,8 +62,10 @@ def request_kubelet_cert(url, ca, auth, node, which, agent_dir):
             if e.status == 401:
                 fatal(f"Failed to validate connection to cluster at {url}: token is not valid: 401 Unauthorized")
             if e.status == 403:
-                fatal("Node password rejected, duplicate hostname or contents of '/etc/rancher/node/password' may not "
-                      "match server node-passwd entry, try enabling a unique node name with the --with-node-id flag")
+                # k3s's agent keeps asking (every 5 s) until the node's password secret matches or is gone
+                logmsg("info", f"Waiting to retrieve agent configuration; server is not ready: {REJECTED}")
+                time.sleep(5)
+                continue
             logmsg("info", f"Waiting to retrieve agent configuration; server is not ready: {url}/v1-k3s/{which}.crt: {e}")
         except OSError as e:
             logmsg("info", f"Waiting to retrieve agent configuration; server is not ready: {e}")

@@ -192,7 +192,8 @@ def rotate(data, services, files):
     backup = os.path.join(agent_dir, name)
     if os.path.isdir(os.path.join(server_dir, "tls")):
         backup = os.path.join(server_dir, name)
-        shutil.copytree(os.path.join(server_dir, "tls"), backup)
+        # a second rotate within the same second merges into the same backup, as k3s's copy does
+        shutil.copytree(os.path.join(server_dir, "tls"), backup, dirs_exist_ok=True)
     os.makedirs(backup, exist_ok=True)
     for paths in files.values():
         for p in paths:

@@ -11,7 +11,7 @@ from k3scli.kubectl import kubectl_main
 from k3scli.server import cmd_server
 from k3scli.token import cmd_token
 from k3sd.log import now_rfc3339
-from k3sd.serve import serve
+from k3sd.service import set_comm
 from k3sd.version import COMMIT, GO_VERSION, VERSION
 
 
@@ -38,6 +38,7 @@ COMMANDS:
 def main(argv):
     prog = os.path.basename(os.environ.get("K3S_DOUBLE_ARGV0") or sys.argv[0])
     os.environ.pop("K3S_DOUBLE_ARGV0", None)
+    set_comm(prog)                 # as the multi-call binary's own name (k3s, kubectl, ...)
     if prog == "kubectl":
         return kubectl_main(argv)
     if prog in ("crictl", "ctr"):
@@ -58,8 +59,6 @@ def main(argv):
     if a in ("-h", "--help", "help"):
         usage()
         return 0
-    if a == "__serve":
-        return serve(argv[1])
     if a == "__sign":
         import json
         from k3scli.certs import sign_csr

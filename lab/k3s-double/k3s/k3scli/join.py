@@ -4,7 +4,8 @@ import json
 import time
 
 from k3sd.client import HTTPError, client_ctx, https
-from k3sd.files import write_file
+from k3sd.files import read_file, write_file
+from k3sd.members import new_member_name
 from k3sd.log import fatal, logmsg
 from k3sd.tokens import basic, parse_token
 
@@ -29,7 +30,7 @@ def wait_for_cacerts(server_url, token_hash, waiting):
             time.sleep(2)
 
 
-def join_as_server(cfg, url, token, node, crit, P):
+def join_as_server(cfg, url, token, node, crit, P, port):
     if not token:
         fatal("starting kubernetes: preparing server: failed to normalize server token; must be in format K10<CA-HASH>::<USERNAME>:<PASSWORD> or <PASSWORD>")
     h, user, secret = parse_token(token)
@@ -38,7 +39,10 @@ def join_as_server(cfg, url, token, node, crit, P):
     logmsg("info", f"Joining cluster at {url}")
     ca = wait_for_cacerts(url, h, f"Waiting to join cluster at {url}")
     ctx = client_ctx(ca)
-    body = {"node": node, "critical": crit, "etcd": True}
+    # the etcd member this server becomes: a new name unless an earlier attempt named it (k3s's name file)
+    member = (read_file(P.member_name) or new_member_name(node["name"]).encode()).decode()
+    write_file(P.member_name, member, 0o600)
+    body = {"node": node, "critical": crit, "member": member, "url": f"https://{node['addresses'][0]}:{port}"}
     try:
         _, _, data = https("POST", url.rstrip("/") + "/v1-k3s/server-bootstrap", body,
                            {"Authorization": basic("server", secret)}, ctx=ctx, timeout=30)
@@ -59,5 +63,6 @@ def join_as_server(cfg, url, token, node, crit, P):
             "agent_secret": b.get("agent_secret"), "datastore": b["datastore"], "critical": crit,
             "cluster_id": b["cluster_id"], "created": time.time()}
     write_file(P.cred, json.dumps(boot), 0o600)
-    logmsg("info", f"Joined etcd cluster as learner member {node['name']}; waiting for promotion")
+    P.init_member(b["member"])
+    logmsg("info", f"Starting etcd to join cluster with members: added {b['member']} as a learner; waiting for promotion")
     return boot

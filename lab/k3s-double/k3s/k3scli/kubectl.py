@@ -110,8 +110,10 @@ def kubectl_main(argv):
             return kubectl_apply(K, opts, delete=False)
         if verb == "delete":
             if not opts["f"]:
-                die("error: the lab's k3s double supports `delete -f FILE` only")
+                return kubectl_delete(K, pos[1:], opts)
             return kubectl_apply(K, opts, delete=True)
+        if verb == "annotate":
+            return kubectl_annotate(K, pos[1:], opts)
         if verb == "rollout":
             return kubectl_rollout(K, pos[1:], opts)
         if verb == "wait":
@@ -132,7 +134,7 @@ def kubectl_main(argv):
             die("error: You must be logged in to the server (the server has asked for the client to provide credentials)")
         die(e.msg if e.msg.startswith(("error", "Error", "The connection")) else
             f"Error from server ({ {404: 'NotFound', 401: 'Unauthorized', 403: 'Forbidden', 500: 'InternalError', 503: 'ServiceUnavailable'}.get(e.status, 'BadRequest')}): {e.msg}")
-    die(f'error: unknown command "{verb}" for "kubectl" (the lab\'s k3s double implements get, apply, delete, rollout status, wait, cordon, uncordon, drain, version, cluster-info)')
+    die(f'error: unknown command "{verb}" for "kubectl" (the lab\'s k3s double implements get, apply, delete, annotate, rollout status, wait, cordon, uncordon, drain, version, cluster-info)')
 
 
 def parse_duration(s):
@@ -304,6 +306,81 @@ def kubectl_apply(K, opts, delete):
             else:
                 print(f"{r['display']} {r['result']}{' (dry run)' if opts['dry_run'] else ''}")
     return rc
+
+
+def resource_args(args):
+    """`TYPE NAME...` or `TYPE/NAME`."""
+    if not args:
+        die("error: You must provide one or more resources by argument or filename.")
+    res, names = args[0], args[1:]
+    if "/" in res:
+        res, n1 = res.split("/", 1)
+        names = [n1] + names
+    return RESOURCE_ALIASES.get(res.lower(), res.lower()), names
+
+
+def kubectl_delete(K, args, opts):
+    """`delete TYPE NAME...`: kubectl prints `node "x" deleted`, then waits until the objects are gone
+    (finalizers included) unless --wait=false."""
+    res, names = resource_args(args)
+    if not names:
+        die("error: resource(s) were provided, but no name was specified")
+    ns = opts["n"] or "default"
+    group = api_path(res, ns).split("/")[2] if api_path(res, ns).startswith("/apis/") else ""
+    kind = res[:-1] + ("." + group if group else "")
+    deleted = []
+    for name in names:
+        try:
+            K.req("DELETE", api_path(res, ns, name))
+        except KubeError as e:
+            if e.status == 404 and opts["ignore_not_found"]:
+                continue
+            raise
+        print(f'{kind} "{name}" deleted')
+        deleted.append(name)
+    if str(opts.get("wait", True)).lower() == "false":
+        return 0
+    deadline = time.time() + (opts["timeout"] or 7 * 86400)      # kubectl: 0 waits a week
+    for name in deleted:
+        while True:
+            try:
+                K.req("GET", api_path(res, ns, name))
+            except KubeError as e:
+                if e.status == 404:
+                    break
+                if e.status not in (0, 503):       # kubectl's watch retries while the server is away
+                    raise
+            if time.time() > deadline:
+                die(f"error: timed out waiting for the condition on {res}/{name}")
+            time.sleep(0.5)
+    return 0
+
+
+def kubectl_annotate(K, args, opts):
+    """`annotate node NAME key=value... key-` as kubectl does it: a JSON merge patch of metadata.annotations;
+    changing a key that has a value needs --overwrite."""
+    res, names = resource_args(args[:1])
+    if res != "nodes" or len(args) < 3:
+        die("error: the lab's k3s double annotates nodes only: annotate node NAME KEY=VALUE... [KEY-]")
+    name = names[0] if names else args[1]
+    pairs = args[1:] if names else args[2:]
+    node = json.loads(K.req("GET", api_path("nodes", None, name)))
+    have = node["metadata"].get("annotations") or {}
+    patch = {}
+    for p in pairs:
+        if p.endswith("-") and "=" not in p:
+            patch[p[:-1]] = None
+            continue
+        k, eq, v = p.partition("=")
+        if not eq:
+            die(f"error: invalid annotation format: {p}")
+        if k in have and have[k] != v and not opts.get("overwrite"):
+            die(f"error: --overwrite is false but found the following declared annotation(s): '{k}' already has a value ({have[k]})")
+        patch[k] = v
+    K.req("PATCH", api_path("nodes", None, name), {"metadata": {"annotations": patch}},
+          content_type="application/merge-patch+json")
+    print(f"node/{name} annotated")
+    return 0
 
 
 def kubectl_rollout(K, args, opts):

@@ -1,4 +1,5 @@
 """Cluster state (nodes, etcd membership, applied objects), kept by the first server."""
+import base64
 import hashlib
 import json
 import os
@@ -8,6 +9,7 @@ import time
 from k3sd.files import read_file, write_file
 from k3sd.kinds import BUILTIN_NAMESPACES, KINDS, canon_hash
 from k3sd.log import logmsg, now_rfc3339
+from k3sd.members import FINALIZERS, REMOVED, Membership
 from k3sd.timing import NOTREADY_SECONDS
 from k3sd.version import CONTAINERD
 from k3sd.views import status_obj
@@ -16,9 +18,15 @@ from k3sd.views import status_obj
 CRITICAL = ["cluster-cidr", "service-cidr", "cluster-dns", "cluster-domain", "disable", "flannel-backend",
             "secrets-encryption", "disable-network-policy", "disable-kube-proxy", "egress-selector-mode",
             "service-node-port-range", "disable-helm-controller"]
+REJECTED = ("Node password rejected, duplicate hostname or contents of '/etc/rancher/node/password' may not match "
+            "server node-passwd entry, try enabling a unique node name with the --with-node-id flag")
 
 
-class Cluster:
+def token_hash(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Cluster(Membership):
     """Cluster state, kept by the first server (the owner) and persisted in its data dir."""
 
     def __init__(self, path, boot):
@@ -31,11 +39,18 @@ class Cluster:
         self.s.setdefault("objects", {})
         self.s.setdefault("applied", [])
         self.s.setdefault("bootstrap_tokens", {})
+        self.s.setdefault("members", {})
+        self.s.setdefault("removed_members", [])
+        # the <node>.node-password.k3s Secrets in kube-system (pkg/nodepassword)
+        self.s.setdefault("node_passwords", {})
+        # the datastore's bootstrap data is encrypted with the server token (pkg/cluster/storage.go)
+        self.s.setdefault("token_hash", token_hash(boot["secret"]))
         self.s.setdefault("rv", 1)
         self.s.setdefault("created", time.time())
         self.s.setdefault("namespaces", {n: time.time() for n in BUILTIN_NAMESPACES})
         self.s["started"] = time.time()
         self.heartbeats = {}          # in memory: a restarted owner waits for fresh heartbeats
+        self.sync_errors = {}
         self.save()
 
     def save(self):
@@ -43,49 +58,80 @@ class Cluster:
             self.s["rv"] += 1
             write_file(self.path, json.dumps(self.s, indent=None, separators=(",", ":")), 0o600)
 
+    # ---- node passwords ----
+    def ensure_password(self, name, password, role):
+        """nodepassword.Ensure: the node's secret is created at its first request and checked after; a
+        server checks its own password locally and validates the secret later, so a mismatch only warns."""
+        pwh = hashlib.sha256(password.encode()).hexdigest()
+        sec = self.s["node_passwords"].get(name)
+        if sec is None:
+            self.s["node_passwords"][name] = {"hash": pwh, "created": time.time(), "uid": os.urandom(16).hex()}
+            self.save()
+        elif sec["hash"] != pwh:
+            if role != "server":
+                return False
+            logmsg("warning", f"Deferred node password secret validation failed: unable to verify hash for node "
+                              f"'{name}': hash does not match")
+        return True
+
+    def password_secret(self, name):
+        sec = self.s["node_passwords"][name]
+        return {"kind": "Secret", "apiVersion": "v1", "type": "Opaque", "immutable": True,
+                "metadata": {"name": f"{name}.node-password.k3s", "namespace": "kube-system", "uid": sec["uid"],
+                             "resourceVersion": str(self.s["rv"]), "creationTimestamp": now_rfc3339(sec["created"])},
+                # the double's own hash (k3s: scrypt), never the password
+                "data": {"hash": base64.b64encode(("$sha256$" + sec["hash"]).encode()).decode()}}
+
+    def delete_password_secret(self, secret_name):
+        with self.lock:
+            node = secret_name[:-len(".node-password.k3s")] if secret_name.endswith(".node-password.k3s") else None
+            if node not in self.s["node_passwords"]:
+                return None
+            obj = self.password_secret(node)
+            del self.s["node_passwords"][node]
+            self.save()
+            return obj
+
     # ---- nodes ----
-    def register(self, node, server_join=False):
+    def register(self, node):
         with self.lock:
             name = node["name"]
+            if not self.ensure_password(name, node.get("password", ""), node["role"]):
+                return 403, REJECTED
             old = self.s["nodes"].get(name)
-            pwh = hashlib.sha256(node.get("password", "").encode()).hexdigest()
-            if old and old.get("password_hash") and old["password_hash"] != pwh:
-                return 403, ("Node password rejected, duplicate hostname or contents of "
-                             f"'/etc/rancher/node/password' may not match server node-passwd entry, try enabling a "
-                             f"unique node name with the --with-node-id flag (node {name})")
             rec = dict(old or {})
-            rec.update({k: v for k, v in node.items() if k != "password"})
-            rec["password_hash"] = pwh
+            rec.update({k: v for k, v in node.items() if k not in ("password", "member", "url")})
             rec.setdefault("created", time.time())
             rec.setdefault("uid", os.urandom(16).hex())
             self.s["nodes"][name] = rec
             self.heartbeats[name] = time.time()
+            self.sync_errors.pop(name, None)
+            if node.get("member"):
+                err = self.register_member(name, node["member"])
+                if err:
+                    return 410, err
             self.save()
             return 200, "ok"
 
-    def heartbeat(self, name, pwh=None):
+    def heartbeat(self, name, pwh=None, member=None):
         with self.lock:
+            if member and member not in self.s["members"]:
+                return 410, REMOVED
             n = self.s["nodes"].get(name)
             if n is None:
                 return 404, f'nodes "{name}" not found'
-            if pwh and n.get("password_hash") != pwh:
+            sec = self.s["node_passwords"].get(name)
+            if pwh and n["role"] == "agent" and sec and sec["hash"] != pwh:
                 return 403, "Node password rejected"
             self.heartbeats[name] = time.time()
-            if n.get("etcd") == "learner" and time.time() >= n.get("promote_at", 0):
-                n["etcd"] = "member"
-                n["promoted"] = time.time()
-                self.save()
             return 200, "ok"
-
-    def learners(self):
-        with self.lock:
-            return [n for n in self.s["nodes"].values() if n.get("etcd") == "learner"]
 
     def node_ready(self, n):
         hb = self.heartbeats.get(n["name"], 0)
         if time.time() - hb > NOTREADY_SECONDS:
             return False
-        return n.get("etcd") != "learner" and not n.get("never_ready")
+        member = self.member_of(n["name"])
+        return not (member and self.s["members"][member]["learner"]) and not n.get("never_ready")
 
     def node_obj(self, n):
         labels = {"beta.kubernetes.io/arch": n.get("arch", "amd64"), "beta.kubernetes.io/instance-type": "k3s",
@@ -95,11 +141,13 @@ class Cluster:
         if n["role"] == "server":
             labels["node-role.kubernetes.io/control-plane"] = "true"
             labels["node-role.kubernetes.io/master"] = "true"
-            if n.get("etcd") == "member":
+            if n.get("etcd_role"):
                 labels["node-role.kubernetes.io/etcd"] = "true"
         labels.update(n.get("labels", {}))
         ready = self.node_ready(n)
         hb = self.heartbeats.get(n["name"], n.get("created", 0))
+        alive = time.time() - hb <= NOTREADY_SECONDS
+        member = self.member_of(n["name"])
         addrs = [{"type": "InternalIP", "address": a} for a in n.get("addresses", [])]
         addrs += [{"type": "ExternalIP", "address": a} for a in n.get("external", [])]
         addrs.append({"type": "Hostname", "address": n.get("hostname", n["name"])})
@@ -107,20 +155,17 @@ class Cluster:
                 "reason": "KubeletReady" if ready else "NodeStatusUnknown",
                 "message": "kubelet is posting ready status" if ready else "Kubelet stopped posting node status.",
                 "lastHeartbeatTime": now_rfc3339(hb), "lastTransitionTime": now_rfc3339(n.get("created"))}
-        if n.get("etcd") == "learner" and time.time() - hb <= NOTREADY_SECONDS:
+        if member and self.s["members"][member]["learner"] and alive:
             cond.update(status="False", reason="EtcdLearner", message="etcd member is a learner, not yet promoted")
-        elif n.get("never_ready") and time.time() - hb <= NOTREADY_SECONDS:
+        elif n.get("never_ready") and alive:
             # the binary was built with `build --fault never-ready`: alive, heartbeating, never Ready
             cond.update(status="False", reason="KubeletNotReady",
                         message="lab fault never-ready: this k3s double was built to never report Ready")
         conditions = [cond]
-        if n.get("etcd") in ("learner", "member"):
-            # as k3s's etcd member controller sets it on etcd servers (k3s PR #8724)
-            voter = n["etcd"] == "member"
-            conditions.append({"type": "EtcdIsVoter", "status": "True" if voter else "False",
-                               "reason": "MemberNotLearner" if voter else "MemberIsLearner",
-                               "message": "Node is a voting member of the etcd cluster" if voter
-                               else "Node has not been promoted to voting member of the etcd cluster",
+        voter = self.etcd_condition(n)
+        if voter:
+            status, reason, message = voter
+            conditions.append({"type": "EtcdIsVoter", "status": status, "reason": reason, "message": message,
                                "lastHeartbeatTime": now_rfc3339(hb), "lastTransitionTime": now_rfc3339(n.get("created"))})
         taints = list(n.get("taints", []))
         if n.get("unschedulable"):
@@ -131,10 +176,15 @@ class Cluster:
                        "volumes.kubernetes.io/controller-managed-attach-detach": "true"}
         if n.get("images"):
             annotations["lab.edgeup.io/images-imported"] = json.dumps([i["file"] for i in n["images"]])
-        return {"kind": "Node", "apiVersion": "v1",
-                "metadata": {"name": n["name"], "uid": n.get("uid"), "resourceVersion": str(self.s["rv"]),
-                             "creationTimestamp": now_rfc3339(n.get("created")), "labels": labels,
-                             "annotations": annotations},
+        annotations.update(n.get("annotations") or {})
+        annotations.update(self.etcd_annotations(n))
+        md = {"name": n["name"], "uid": n.get("uid"), "resourceVersion": str(self.s["rv"]),
+              "creationTimestamp": now_rfc3339(n.get("created")), "labels": labels, "annotations": annotations,
+              "finalizers": FINALIZERS if self.boot["datastore"] == "etcd" else FINALIZERS[:1]}
+        if n.get("deleting"):
+            md["deletionTimestamp"] = now_rfc3339(n["deleting"])
+            md["deletionGracePeriodSeconds"] = 0
+        return {"kind": "Node", "apiVersion": "v1", "metadata": md,
                 "spec": {"podCIDR": "10.42.%d.0/24" % (sorted(self.s["nodes"]).index(n["name"]) % 256),
                          "providerID": f"k3s://{n['name']}", **({"taints": taints} if taints else {}),
                          **({"unschedulable": True} if n.get("unschedulable") else {})},
@@ -144,16 +194,38 @@ class Cluster:
                                         "kubeletVersion": n.get("version"), "operatingSystem": "linux",
                                         "osImage": n.get("os_image", "")}}}
 
-    def set_unschedulable(self, name, value):
-        """kubectl cordon/uncordon: spec.unschedulable, kept across restarts of the node."""
+    def patch_node(self, name, patch):
+        """What kubectl cordon/uncordon and annotate patch: spec.unschedulable, metadata.annotations (a JSON
+        merge patch: null removes). The member controller acts on the removal annotation at once."""
         with self.lock:
             n = self.s["nodes"].get(name)
             if n is None:
                 return None
-            if bool(n.get("unschedulable")) != value:
-                n["unschedulable"] = time.time() if value else None
-                self.save()
-            return self.node_obj(n)
+            spec = patch.get("spec") or {}
+            if "unschedulable" in spec and bool(n.get("unschedulable")) != bool(spec["unschedulable"]):
+                n["unschedulable"] = time.time() if spec["unschedulable"] else None
+            for k, v in ((patch.get("metadata") or {}).get("annotations") or {}).items():
+                if v is None:
+                    n.setdefault("annotations", {}).pop(k, None)
+                else:
+                    n.setdefault("annotations", {})[k] = str(v)
+            self.save()
+            self.reconcile_node(name)
+            n = self.s["nodes"].get(name)
+            return n and self.node_obj(n)
+
+    def delete_node(self, name):
+        """DELETE of a Node: marked for deletion, then gone once its finalizers' handlers succeed (an etcd
+        server's member removal may have to wait for quorum)."""
+        with self.lock:
+            n = self.s["nodes"].get(name)
+            if n is None:
+                return None
+            n.setdefault("deleting", time.time())
+            obj = self.node_obj(n)
+            self.save()
+            self.reconcile_node(name)
+            return obj
 
     # ---- objects ----
     def ns_exists(self, ns):
@@ -342,17 +414,3 @@ def selects(selector, labels):
                 or op == "Exists" and k not in labels or op == "DoesNotExist" and k in labels):
             return False
     return True
-
-
-def promote_learners(cluster):
-    with cluster.lock:
-        changed = False
-        for n in cluster.s["nodes"].values():
-            if n.get("etcd") == "learner" and time.time() >= n.get("promote_at", 0):
-                if time.time() - cluster.heartbeats.get(n["name"], 0) < NOTREADY_SECONDS:
-                    n["etcd"] = "member"
-                    n["promoted"] = time.time()
-                    changed = True
-                    logmsg("info", f"Promoted etcd learner {n['name']} to voting member")
-        if changed:
-            cluster.save()

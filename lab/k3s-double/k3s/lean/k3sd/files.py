@@ -49,19 +49,27 @@ class Paths:
         self.agent_token = os.path.join(self.server, "agent-token")
         self.cred = os.path.join(self.server, "cred", "double-bootstrap.json")
         self.db = os.path.join(self.server, "db")
-        self.state = os.path.join(self.db, "state.json")
-        # k3s's SQLite file name: tools copy it (and its -wal/-shm) while k3s is stopped
+        # embedded etcd's data dir as k3s lays it out: the member's name, its WAL (k3s: "initialized"),
+        # and here the double's datastore file; k3s's SQLite file name (tools copy it, and its -wal/-shm,
+        # while k3s is stopped); the marker a cluster-reset leaves
+        self.etcd = os.path.join(self.db, "etcd")
+        self.member_name = os.path.join(self.etcd, "name")
+        self.wal = os.path.join(self.etcd, "member", "wal")
+        self.state = os.path.join(self.etcd, "state.json")
         self.sqlite = os.path.join(self.db, "state.db")
+        self.reset_flag = os.path.join(self.db, "reset-flag")
         self.manifests = os.path.join(self.server, "manifests")
         self.agent = os.path.join(data_dir, "agent")
-        self.agent_state = os.path.join(self.agent, "double-agent.json")
 
     def datastore(self, kind):
-        """The owner's datastore file: state.db on SQLite; on etcd the double's own file, which
-        takes over state.db's content the first time a SQLite server starts with cluster-init (k3s
-        migrates SQLite to etcd then)."""
-        if kind == "sqlite":
-            return self.sqlite
-        if not os.path.exists(self.state) and os.path.exists(self.sqlite):
-            os.replace(self.sqlite, self.state)
-        return self.state
+        return self.sqlite if kind == "sqlite" else self.state
+
+    def member(self):
+        """This server's etcd member name, if its etcd data exists (k3s's IsInitialized: the WAL dir)."""
+        name = read_file(self.member_name)
+        return name.decode() if name and os.path.isdir(self.wal) else None
+
+    def init_member(self, name):
+        os.makedirs(self.wal, 0o700, exist_ok=True)
+        os.chmod(self.etcd, 0o700)
+        write_file(self.member_name, name, 0o600)

@@ -10,7 +10,8 @@ from k3sd.views import status_json
 
 X509_V_FLAG_NO_CHECK_TIME = 0x200000    # OpenSSL's; Python's ssl has no name for it
 REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-           405: "Method Not Allowed", 409: "Conflict", 500: "Internal Server Error", 503: "Service Unavailable"}
+           405: "Method Not Allowed", 409: "Conflict", 410: "Gone", 422: "Unprocessable Entity",
+           500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 def serve_conn(api, ctx, raw, addr):
@@ -60,7 +61,7 @@ def serve_conn(api, ctx, raw, addr):
                     body += f.read(n)
                     f.readline()
             try:
-                status, ctype, data = api.handle(method, path, headers, body, peer_cn, cert_error)
+                status, ctype, data = api.handle(method, path, headers, body, peer_cn, cert_error, addr[0])
             except Exception as e:  # noqa: a bug must not kill the server
                 logmsg("error", f"handler error for {method} {path}: {type(e).__name__}: {e}")
                 status, ctype, data = 500, "application/json", status_json(500, "InternalError", str(e))

@@ -7,10 +7,15 @@ import os
 SCRIPT = (os.environ.get("K3S_DOUBLE_SCRIPT")
           or os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
 SCRIPT_FD = int(os.environ.get("K3S_DOUBLE_FD", "-1"))
+# the launcher runs the machine's Python with its own argv[0] (`/usr/local/bin/k3s`), so every process of
+# the double shows in ps and pkill -f as k3s's do; Python's own path is fixed
+PYTHON = "/usr/bin/python3"
+with open("/proc/self/cmdline", "rb") as _f:
+    ARGV0 = _f.read().split(b"\0")[0].decode()
 
 
 def run_cli(args, stdin=None):
     import subprocess
-    import sys
     kw = {"pass_fds": (SCRIPT_FD,)} if SCRIPT_FD >= 0 else {}
-    return subprocess.run([sys.executable, "-I", SCRIPT, *args], input=stdin, capture_output=True, text=True, **kw)
+    return subprocess.run([ARGV0, "-I", SCRIPT, *args], executable=PYTHON, input=stdin, capture_output=True,
+                          text=True, **kw)

@@ -9,10 +9,10 @@ import time
 
 from k3sd.api import API
 from k3sd.client import HTTPError, client_ctx, https
-from k3sd.cluster import promote_learners
 from k3sd.files import Paths, read_file, sha256_file
 from k3sd.httpd import accept_loop, server_context
 from k3sd.log import fatal, logmsg
+from k3sd.members import log_removed_member
 from k3sd.program import run_cli
 from k3sd.service import notify_ready
 from k3sd.tokens import basic
@@ -42,16 +42,20 @@ def server_loop(run):
     ls.listen(128)
     node = run["node"]
     node["images"] = run.get("images", [])
+    node["url"] = api.url
+    if api.member:
+        node["member"] = api.member
     if api.owner:
-        st, msg = api.cluster.register(node)
+        C = api.cluster
+        if run.get("after_reset"):
+            with C.lock:            # k3s deletes the node's password secret after a cluster-reset
+                C.s["node_passwords"].pop(node["name"], None)
+        st, msg = C.register(node)
+        if st == 410 or (C.self_member and len(C.members()) > 1 and api.superseded()):
+            log_removed_member()
+            fatal("etcd stopped")
         if st != 200:
             fatal(msg)
-        if boot["datastore"] == "etcd":
-            with api.cluster.lock:
-                n = api.cluster.s["nodes"][node["name"]]
-                if n.get("etcd") != "member":
-                    n["etcd"] = "member"
-                    api.cluster.save()
     logmsg("info", f"Tunnel server egress proxy mode: agent")
     logmsg("info", f"Running kube-apiserver --advertise-port={run['port']} --secure-port={run['port']} (k3s double)")
     t = threading.Thread(target=accept_loop, args=(ls, api), daemon=True)
@@ -61,35 +65,56 @@ def server_loop(run):
         # version (and any lab fault) of the binary this server was last started with
         while True:
             try:
-                https("POST", boot["owner_url"] + "/v1-lab/node-join", node,
-                      {"Authorization": basic("server", boot["secret"])}, ctx=api.owner_ctx, timeout=10)
+                _, _, data = https("POST", boot["owner_url"] + "/v1-lab/node-join", node,
+                                   {"Authorization": basic("server", boot["secret"])}, ctx=api.owner_ctx, timeout=10)
+                api.servers = json.loads(data).get("servers", [])
                 break
             except HTTPError as e:
+                if e.status == 410:
+                    log_removed_member()
+                    fatal("etcd stopped")
                 if e.status in (401, 403):
                     fatal(f"node {node['name']} rejected by the cluster: {e.body}")
                 logmsg("info", f"Waiting for etcd/apiserver on {boot['owner_url']}: {e}")
                 time.sleep(1)
             except OSError as e:
                 logmsg("info", f"Waiting for etcd/apiserver on {boot['owner_url']}: {e}")
-                time.sleep(1)
+                if not api.find_owner():
+                    time.sleep(1)
     logmsg("info", "k3s is up and running")
     notify_ready()
     threading.Thread(target=manifest_loop, args=(P,), daemon=True).start()
     pwh = hashlib.sha256(node["password"].encode()).hexdigest()
+    said = None
     while True:
         try:
             if api.owner:
-                api.cluster.heartbeat(node["name"], pwh)
-                promote_learners(api.cluster)
+                st, msg = api.cluster.heartbeat(node["name"])
+                if st != 200 and msg != said:
+                    logmsg("warning", f"Error updating node status, will retry: error getting node: {msg}")
+                said = msg if st != 200 else None
+                api.cluster.promote_learners()
+                api.cluster.reconcile()
             else:
-                https("POST", boot["owner_url"] + "/v1-lab/node-heartbeat", {"name": node["name"], "password_hash": pwh},
-                      ctx=api.owner_ctx, timeout=10)
+                _, _, data = https("POST", boot["owner_url"] + "/v1-lab/node-heartbeat",
+                                   {"name": node["name"], "password_hash": pwh, "member": api.member},
+                                   ctx=api.owner_ctx, timeout=10)
+                resp = json.loads(data)
+                api.servers = resp.get("servers", api.servers)
+                api.replicate(resp.get("rv"))
+                said = None
         except HTTPError as e:
+            if e.status == 410:
+                log_removed_member()
+                fatal("etcd stopped")
             if e.status in (401, 403):
                 fatal(f"node {node['name']} rejected by the cluster: {e.body}")
-            logmsg("warning", f"heartbeat failed: {e}")
+            if e.body != said:             # a deleted Node stays gone until this server restarts (kubelet)
+                logmsg("warning", f"heartbeat failed: {e}")
+            said = e.body
         except OSError as e:
             logmsg("warning", f"heartbeat failed: {e}")
+            api.find_owner()
         time.sleep(min(HEARTBEAT_SECONDS, 1.0) if api.owner else HEARTBEAT_SECONDS)
 
 

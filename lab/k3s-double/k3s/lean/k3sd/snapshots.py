@@ -1,6 +1,8 @@
 """On-demand etcd snapshots, as k3s's /db/snapshot handler serves them to `k3s etcd-snapshot` (pkg/etcd/
 snapshot_handler.go, snapshot.go): files `<name>-<node>-<unix time>` in the snapshot dir, mode 0600, each
 a consistent dump of the cluster datastore taken from the first server."""
+import base64
+import hashlib
 import json
 import os
 import time
@@ -125,11 +127,40 @@ def handle(req, P, cfg, node, get_dump):
     raise SnapshotError("invalid snapshot operation")
 
 
-def dump_state(cluster, boot):
-    """The datastore as a snapshot holds it: taken under the cluster lock, so it is consistent."""
-    import hashlib
+def seal(secret, data):
+    """The bootstrap data (CA certificate and key) as k3s keeps it in the datastore: encrypted with a key
+    derived from the server token (here a SHA-256 keystream, not k3s's AES-GCM); the same call opens it."""
+    key = hashlib.sha256(b"k3s-double-bootstrap:" + secret.encode()).digest()
+    stream = b"".join(hashlib.sha256(key + i.to_bytes(8, "big")).digest() for i in range(len(data) // 32 + 1))
+    return bytes(a ^ b for a, b in zip(data, stream))
+
+
+def dump_state(cluster, boot, ca, ca_key):
+    """The datastore as a snapshot holds it: taken under the cluster lock, so it is consistent; with the
+    bootstrap data, which only the cluster's token opens."""
+    boot_data = json.dumps({"ca": ca.decode(), "ca_key": ca_key.decode()}).encode()
     with cluster.lock:
-        return json.dumps({"kind": "K3sDoubleSnapshot", "version": 1, "cluster_id": boot["cluster_id"],
-                           "taken": time.time(), "critical": boot["critical"],
-                           "token_hash": hashlib.sha256(boot["secret"].encode()).hexdigest(),
+        return json.dumps({"kind": "K3sDoubleSnapshot", "version": 2, "cluster_id": boot["cluster_id"],
+                           "taken": time.time(), "critical": boot["critical"], "token_hash": cluster.s["token_hash"],
+                           "bootstrap": base64.b64encode(seal(boot["secret"], boot_data)).decode(),
                            "state": cluster.s}, separators=(",", ":")).encode()
+
+
+def read_snapshot(path):
+    """A snapshot file (plain or .zip, as `save` writes them), or None if it is no snapshot of the double."""
+    import zipfile
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                data = z.read(z.namelist()[0])
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+        snap = json.loads(data)
+    except (OSError, ValueError, IndexError, zipfile.BadZipFile):
+        return None
+    return snap if isinstance(snap, dict) and snap.get("kind") == "K3sDoubleSnapshot" and snap.get("version") == 2 else None
+
+
+def open_bootstrap(snap, secret):
+    return json.loads(seal(secret, base64.b64decode(snap["bootstrap"])))

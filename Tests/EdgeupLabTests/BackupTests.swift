@@ -20,6 +20,10 @@ extension LabTests {
             let formed = try edgeup(["apply", inventory], environment: env)
             try #require(formed.status == 0, "\(formed.stderr)")
 
+            for server in ["trio-s1", "lite-s1"] {
+                let made = try lab.exec(server, "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: before-backup, namespace: default}\\ndata: {a: b}\\n' > /root/cm.yaml && k3s kubectl apply -f /root/cm.yaml")
+                try #require(made.status == 0, "\(server): \(made.stderr)")
+            }
             let folder = lab.directory + "/backups"
             let backup = try edgeup(["backup", inventory, "--to", folder], environment: env)
             #expect(backup.status == 0, "\(backup.stderr)")
@@ -61,6 +65,24 @@ extension LabTests {
                 }
                 #expect(Set(nodes.split(separator: "\n")) == ["Ready"], "\(server): running after the backup: \(nodes)")
             }
+
+            // Restore: what was deleted after the backup is back (SQLite, then etcd through cluster-reset).
+            for store in ["lite", "trio"] {
+                let deleted = try lab.exec("\(store)-s1", "k3s kubectl delete -f /root/cm.yaml")
+                try #require(deleted.status == 0, "\(deleted.stderr)")
+                let refused = try edgeup(["restore", inventory, "--stores", store, "--from", folder], environment: env)
+                #expect(refused.status == 2 && refused.stderr.contains("pass --yes"), "\(refused.stderr)")
+                let restored = try edgeup(["restore", inventory, "--stores", store, "--from", folder, "--yes"], environment: env)
+                #expect(restored.status == 0, "\(store): \(restored.stderr)")
+                let back = try lab.exec("\(store)-s1", "k3s kubectl get configmap before-backup -n default -o name")
+                #expect(back.stdout.contains("configmap/before-backup"), "\(store): the object deleted after the backup is back: \(back.stdout)\(back.stderr)")
+                for server in lab.hosts.values.filter({ $0.store == store && $0.role == "server" }).map(\.name).sorted() {
+                    let ready = try lab.exec(server, "k3s kubectl get --raw /readyz").stdout
+                    #expect(ready == "ok", "\(server) serves again after the restore: \(ready)")
+                }
+            }
+            let wrong = try edgeup(["restore", inventory, "--stores", "lite", "--from", paths["trio"]!, "--yes"], environment: env)
+            #expect(wrong.status == 1 && wrong.stderr.contains("is a backup of store trio, not lite"), "\(wrong.stderr)")
         }
     }
 

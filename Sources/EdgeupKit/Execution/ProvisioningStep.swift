@@ -18,6 +18,8 @@ public enum ProvisioningStep: Sendable, Hashable, CustomStringConvertible {
     case backup
     /// `edgeup reset` on a host.
     case reset
+    /// `edgeup restore` on a store's servers.
+    case restore
     /// One planned action (install, write-config, start, …, fetch-kubeconfig).
     case action(ActionKind)
     /// A playbook unit; nil when the plan named a unit the rendered playbooks lack.
@@ -37,6 +39,7 @@ public enum ProvisioningStep: Sendable, Hashable, CustomStringConvertible {
         case .join: "join"
         case .backup: "backup"
         case .reset: "reset"
+        case .restore: "restore"
         case let .action(kind): kind.rawValue
         case let .playbook(unit): unit.map { "playbook \($0)" } ?? "playbook"
         case let .rollout(unit, workload): "playbook \(unit): rollout \(workload)"

@@ -38,18 +38,7 @@ struct StoreBackup: Sendable {
     var events: @Sendable (RunEvent) -> Void
 
     func backup(_ store: Store) async -> StoreOutcome {
-        events(RunEvent(.storeStarted, run: run, store: store.name))
-        let outcome: StoreOutcome
-        do {
-            _ = try await take(store)
-            outcome = StoreOutcome(store: store.name, result: .converged)
-        } catch let error as ProvisioningError {
-            outcome = StoreOutcome(store: store.name, result: .failed, message: error.description)
-        } catch {
-            outcome = StoreOutcome(store: store.name, result: .failed, message: "\(store.name): backup: \(error)")
-        }
-        events(RunEvent(.storeFinished, run: run, store: store.name, outcome: outcome.converged ? .ok : .failed, message: outcome.message))
-        return outcome
+        await StoreOperationRun.outcome(of: store, verb: "backup", run: run, events: events) { _ = try await take(store) }
     }
 
     private func take(_ store: Store) async throws -> BackupManifest {

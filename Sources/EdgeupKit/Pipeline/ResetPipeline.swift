@@ -53,13 +53,16 @@ public struct ResetResult: Sendable {
     }
 }
 
-/// What the operator must type to confirm a reset on a terminal: the store's name for one store,
-/// the number of stores for several.
-public enum ResetConfirmation {
-    public static func prompt(for stores: [Store]) -> String {
+/// What the operator must type to confirm a destructive command (reset, restore) on a terminal:
+/// the store's name for one store, the number of stores for several.
+public enum StoreConfirmation {
+    /// `doing` says what happens ("uninstalls k3s and deletes the cluster data on every host of").
+    public static func prompt(
+        for stores: [Store], doing: String = "uninstalls k3s and deletes the cluster data on every host of"
+    ) -> String {
         let names = stores.prefix(10).map(\.name).joined(separator: ", ") + (stores.count > 10 ? ", … +\(stores.count - 10)" : "")
         let answer = stores.count == 1 ? "its name" : "the number of stores (\(stores.count))"
-        return "This uninstalls k3s and deletes the cluster data on every host of \(stores.count) store\(stores.count == 1 ? "" : "s"): \(names).\nType \(answer) to confirm: "
+        return "This \(doing) \(stores.count) store\(stores.count == 1 ? "" : "s"): \(names).\nType \(answer) to confirm: "
     }
 
     public static func accepts(_ typed: String, for stores: [Store]) -> Bool {

@@ -41,3 +41,25 @@ struct StoreOperationRun {
         return (result, journal.run, interruption.signalNumber)
     }
 }
+
+extension StoreOperationRun {
+    /// One store's work as an outcome, between its started and finished events: a thrown
+    /// `ProvisioningError` is the failure's message as it stands, any other error is named
+    /// `<store>: <verb>: …`.
+    static func outcome(
+        of store: Store, verb: String, run: String, events: Record, _ body: () async throws -> Void
+    ) async -> StoreOutcome {
+        events(RunEvent(.storeStarted, run: run, store: store.name))
+        let outcome: StoreOutcome
+        do {
+            try await body()
+            outcome = StoreOutcome(store: store.name, result: .converged)
+        } catch let error as ProvisioningError {
+            outcome = StoreOutcome(store: store.name, result: .failed, message: error.description)
+        } catch {
+            outcome = StoreOutcome(store: store.name, result: .failed, message: "\(store.name): \(verb): \(error)")
+        }
+        events(RunEvent(.storeFinished, run: run, store: store.name, outcome: outcome.converged ? .ok : .failed, message: outcome.message))
+        return outcome
+    }
+}

@@ -44,8 +44,8 @@ struct ResetCommand: AsyncParsableCommand {
                 printError("edgeup: reset deletes clusters and there is no terminal to confirm on: pass --yes")
                 throw ExitCode(2)
             }
-            FileHandle.standardError.write(Data(ResetConfirmation.prompt(for: stores).utf8))
-            guard let typed = readLine(), ResetConfirmation.accepts(typed, for: stores) else {
+            FileHandle.standardError.write(Data(StoreConfirmation.prompt(for: stores).utf8))
+            guard let typed = readLine(), StoreConfirmation.accepts(typed, for: stores) else {
                 printError("edgeup: not confirmed; nothing was touched")
                 throw ExitCode(2)
             }

@@ -41,9 +41,9 @@ import Testing
                 hosts: [{address: 10.0.0.2, role: server}]
             """)).get()
         let (one, both) = ([inventory.stores[0]], inventory.stores)
-        #expect(ResetConfirmation.accepts("shop-1\n", for: one) && !ResetConfirmation.accepts("1", for: one))
-        #expect(ResetConfirmation.accepts(" 2 ", for: both) && !ResetConfirmation.accepts("yes", for: both))
-        #expect(ResetConfirmation.prompt(for: both).hasSuffix("Type the number of stores (2) to confirm: "))
+        #expect(StoreConfirmation.accepts("shop-1\n", for: one) && !StoreConfirmation.accepts("1", for: one))
+        #expect(StoreConfirmation.accepts(" 2 ", for: both) && !StoreConfirmation.accepts("yes", for: both))
+        #expect(StoreConfirmation.prompt(for: both).hasSuffix("Type the number of stores (2) to confirm: "))
         #expect(!inventory.stores[0].isProtected && inventory.stores[1].isProtected)
     }
 

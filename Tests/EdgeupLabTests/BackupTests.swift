@@ -81,6 +81,10 @@ extension LabTests {
                     #expect(ready == "ok", "\(server) serves again after the restore: \(ready)")
                 }
             }
+            // Each wiped server joined the restored cluster again: three voting members.
+            let members = try lab.exec("trio-s1", "k3s kubectl get --raw /db/info").stdout
+            let listed = (try? JSONSerialization.jsonObject(with: Data(members.utf8)) as? [String: Any])?["members"] as? [[String: Any]] ?? []
+            #expect(listed.count == 3 && listed.allSatisfy { $0["isLearner"] == nil }, "etcd members after the restore: \(members)")
             let wrong = try edgeup(["restore", inventory, "--stores", "lite", "--from", paths["trio"]!, "--yes"], environment: env)
             #expect(wrong.status == 1 && wrong.stderr.contains("is a backup of store trio, not lite"), "\(wrong.stderr)")
         }

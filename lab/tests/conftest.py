@@ -151,12 +151,25 @@ def procs_of(pids, wait=5.0):
         time.sleep(0.1)
 
 
+def free_subnet():
+    """A random 10.X.0.0/16 (X in 100..250) that no address of this machine is in: another lab on the
+    machine (a concurrent test run) holds its subnet's root address."""
+    taken = set()
+    for line in subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True).stdout.splitlines():
+        parts = line.split()
+        if "inet" in parts:
+            addr = parts[parts.index("inet") + 1].split(".")
+            if addr[0] == "10":
+                taken.add(int(addr[1]))
+    return f"10.{random.choice([x for x in range(100, 251) if x not in taken])}.0.0/16"
+
+
 def make_lab(tmp_path_factory, spec_text=None, stores=None):
     d = str(tmp_path_factory.mktemp("lab"))
     last = None
     for attempt in range(5):
         # EDGEUP_LAB_SUBNET pins the subnet, so engineers sharing a machine keep their labs apart
-        subnet = os.environ.get("EDGEUP_LAB_SUBNET") or f"10.{random.randint(100, 250)}.0.0/16"
+        subnet = os.environ.get("EDGEUP_LAB_SUBNET") or free_subnet()
         args = [TOOL, "up", "--dir", d, "--subnet", subnet]
         if spec_text is not None:
             spec = os.path.join(d, "spec.yaml")

@@ -1,13 +1,12 @@
 """The lab itself: topology, files it writes, isolation between hosts, gateways, fault tools, teardown."""
 import json
 import os
-import random
 import subprocess
 import time
 
 import yaml
 
-from conftest import TOOL, lab_leftovers, module_lab, procs_of
+from conftest import TOOL, free_subnet, lab_leftovers, module_lab, procs_of
 
 SPEC = """
 bastions: [{name: bastion-eu}]
@@ -178,15 +177,15 @@ def test_restart_host_keeps_disk_clears_run_and_tmp(lab):
 def test_down_is_idempotent_and_cleans_a_half_created_lab(tmp_path):
     d = str(tmp_path / "half")
     # a lab whose creation is interrupted (killed) right after it started creating namespaces
-    subnet = f"10.{random.randint(100, 250)}.0.0/16"
-    p = subprocess.Popen([TOOL, "up", "--dir", d, "--stores", "30", "--subnet", subnet],
+    p = subprocess.Popen([TOOL, "up", "--dir", d, "--stores", "30", "--subnet", free_subnet()],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 30
     while time.time() < deadline and not os.path.exists(os.path.join(d, "lab.json")):
         time.sleep(0.01)
     time.sleep(0.15)
     p.kill()
-    p.wait()
+    _, err = p.communicate()
+    assert os.path.exists(os.path.join(d, "lab.json")), f"the lab did not start: {err.decode()}"
     lab_id = json.load(open(os.path.join(d, "lab.json")))["id"]
     for _ in range(2):
         r = subprocess.run([TOOL, "down", "--dir", d], capture_output=True, text=True)

@@ -88,6 +88,7 @@ struct StoreRestore: Sendable {
                 step(server, "rejoin with a wiped \(datastore)")
                 try await shells[server.name]!.run(["rm", "-rf", "--", datastore])
                 try await start(server, shells[server.name]!, service: service, binary: files.binary)
+                try await waitForVoter(server, shell: shells[server.name]!, cluster: firstShell, distribution: distribution)
             }
         case .sqlite:
             let folderOnHost = (files.sqliteDatastore.first! as NSString).deletingLastPathComponent
@@ -118,6 +119,30 @@ struct StoreRestore: Sendable {
         events(RunEvent(.stepStarted, run: run, store: shell.store.name, host: host.name, message: "start \(service)"))
         try await shell.run(["sh", "-c", Self.service, "edgeup", "start", service, binary], timeout: .seconds(600))
         events(RunEvent(.stepFinished, run: run, store: shell.store.name, host: host.name, outcome: .changed, message: "\(service) answers /readyz"))
+    }
+
+    /// Waits until the server's node is Ready as a voting etcd member, seen from the first server:
+    /// etcd takes one learner at a time, so the next server may start only then.
+    private func waitForVoter(_ host: Host, shell: RootShell, cluster: RootShell, distribution: any Distribution) async throws {
+        var name = host.nodeName ?? ""
+        if name.isEmpty {
+            name = try await shell.run(["cat", "/proc/sys/kernel/hostname"]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        }
+        let deadline = ContinuousClock.now + .seconds(600)
+        var seen = "nothing yet"
+        while ContinuousClock.now < deadline {
+            let result = try await cluster.attempt(distribution.kubectl(["get", "node", name, "-o", "json", "--request-timeout=5s"]))
+            if result.succeeded, let object = try? JSONSerialization.jsonObject(with: result.stdout) as? [String: Any],
+                let node = NodeFacts(kubernetesObject: object)
+            {
+                if node.ready && node.roles.contains("etcd") && node.etcdVoter != false { return }
+                seen = "\(node.ready ? "Ready" : "NotReady"), EtcdIsVoter=\(node.etcdVoter.map { $0 ? "True" : "False" } ?? "absent")"
+            }
+            try await Task.sleep(for: .seconds(2))
+        }
+        throw ProvisioningError(
+            host: shell.label, step: .restore, "timed out after 600 s waiting for node \(name.shownAsUntrusted) to be a voting etcd member",
+            lastSeen: seen)
     }
 
     /// $1 stop|start, $2 the service, $3 (start) the binary whose kubectl must reach /readyz.

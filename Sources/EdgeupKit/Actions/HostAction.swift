@@ -51,7 +51,7 @@ struct ActionNeed: Sendable {
 /// Every host action, in execution order (the order `ActionKind` declares).
 enum HostActions {
     static let all: [any HostAction] = [
-        InstallAction(), StageBinaryAction(), SnapshotAction(), DrainAction(), UpgradeAction(), UploadImagesAction(), WriteScriptsAction(), WriteServiceAction(),
+        ForgetNodeAction(), InstallAction(), StageBinaryAction(), SnapshotAction(), DrainAction(), UpgradeAction(), UploadImagesAction(), WriteScriptsAction(), WriteServiceAction(),
         WriteConfigAction(), WriteTokenAction(), WriteAgentTokenAction(), RenewCertificatesAction(), StartAction(), RestartAction(), UncordonAction(),
     ]
 

@@ -18,7 +18,7 @@ public struct FactsGatherer: Sendable {
     public func gather(
         _ stores: [Store], onHost: (@Sendable (StoreHost, HostObservation) -> Void)? = nil
     ) async -> FleetObservations {
-        let hosts = StoreHost.all(in: stores)
+        let hosts = StoreHost.all(in: stores, removing: true)
         let observations = await fanOut(hosts, limit: concurrency) { target in
             let observation = await observe(target)
             onHost?(target, observation)

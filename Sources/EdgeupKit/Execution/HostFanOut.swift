@@ -11,9 +11,10 @@ public struct StoreHost: Sendable, Hashable {
     /// `store/host`, the prefix every per-host line carries.
     public var label: String { store.name + "/" + host.name }
 
-    /// Every host of `stores`, store by store.
-    public static func all(in stores: [Store]) -> [StoreHost] {
-        stores.flatMap { store in store.hosts.map { StoreHost(store: store, host: $0) } }
+    /// Every host of `stores`, store by store; `removing`: with the hosts marked for removal (a
+    /// plan needs their facts to take them out).
+    public static func all(in stores: [Store], removing: Bool = false) -> [StoreHost] {
+        stores.flatMap { store in (store.hosts + (removing ? store.removing : [])).map { StoreHost(store: store, host: $0) } }
     }
 }
 

@@ -39,10 +39,7 @@ struct StoreReset: Sendable {
         events(RunEvent(.stepStarted, run: run, store: store.name, host: host.name, message: "reset"))
         do {
             let shell = try await RootShell.open(host, in: store, session: session, step: .reset, journal: journal)
-            try await shell.run([
-                "sh", "-c", Self.script, "edgeup", files.uninstallScript(for: host.role), files.killallScript, files.binary,
-                files.stagedBinary, files.previousBinary, files.configDirectory + "/edgeup-", EdgeupHostFolder.path,
-            ], timeout: .seconds(300))
+            try await Self.uninstall(on: shell, files: files)
         } catch {
             let why = (error as? ProvisioningError)?.summary ?? "\(StoreHost(store: store, host: host).label): reset: \(error)"
             events(RunEvent(.stepFinished, run: run, store: store.name, host: host.name, outcome: .failed, message: why))
@@ -52,9 +49,17 @@ struct StoreReset: Sendable {
         return nil
     }
 
+    /// Uninstalls k3s and removes edgeup's files on the shell's host; throws unless the binary is gone.
+    static func uninstall(on shell: RootShell, files: DistributionFiles) async throws {
+        try await shell.run([
+            "sh", "-c", script, "edgeup", files.uninstallScript(for: shell.host.role), files.killallScript, files.binary,
+            files.stagedBinary, files.previousBinary, files.configDirectory + "/edgeup-", EdgeupHostFolder.path,
+        ], timeout: .seconds(300))
+    }
+
     /// $1 the role's uninstall script, $2 killall, $3 the binary, then edgeup's files: staged and
     /// previous binaries, the prefix of its files in the config folder, its own folder.
-    static let script = #"""
+    private static let script = #"""
         uninstall=$1 killall=$2 binary=$3
         if [ -x "$uninstall" ]; then "$uninstall" >/dev/null 2>&1 || echo "$uninstall failed" >&2
         elif [ -x "$killall" ]; then "$killall" >/dev/null 2>&1

@@ -131,6 +131,7 @@ public struct StoreRunner: Sendable {
             let cluster = ClusterAccess(first: first, tokens: TokenSource(first: first))
             try await stage(work, cluster: cluster, progress: &progress)
             try await convergeHosts(work, cluster: cluster, progress: &progress)
+            try await removeHosts(work, first: first, progress: &progress)
         } catch var error as ProvisioningError {
             if let upgrade = work.upgrade, progress.upgradeBegan || upgrade.started {
                 error.rollback = UpgradeRollback.steps(
@@ -218,6 +219,29 @@ public struct StoreRunner: Sendable {
                 return await group.reduce(into: []) { $0.append($1) }
             }
             try merge(results, into: &progress)
+        }
+    }
+
+    /// The removal phase: hosts marked `remove: true`, one at a time in plan order, once the
+    /// remaining hosts have converged (a new first server has taken over by then).
+    private func removeHosts(_ work: StoreWork, first: HostOperator, progress: inout Progress) async throws {
+        let store = work.store
+        let removal = NodeRemoval(
+            cluster: first, session: session, journal: journal, drainTimeoutSeconds: work.hosts.values.first?.drain?.timeoutSeconds ?? 300)
+        for action in work.actions(.removeNode) {
+            guard let id = action.host, let planned = work.removals[id] else { continue }
+            let name = planned.host.name
+            events(RunEvent(.stepStarted, run: run, store: store.name, host: name, action: .removeNode, message: action.reason))
+            do {
+                let report = try await removal.remove(planned, from: store)
+                events(RunEvent(.stepFinished, run: run, store: store.name, host: name, action: .removeNode, outcome: .changed, message: report))
+            } catch {
+                let failure = Self.provisioningError(error, host: planned.host, store: store, step: .action(.removeNode))
+                events(RunEvent(
+                    .stepFinished, run: run, store: store.name, host: name, action: .removeNode, outcome: .failed, message: failure.summary))
+                throw failure
+            }
+            progress.done.append("remove-node on \(name)")
         }
     }
 

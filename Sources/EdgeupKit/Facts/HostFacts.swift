@@ -118,10 +118,12 @@ public struct NodeFacts: Sendable, Hashable, Codable {
     public var internalIP: String?
     /// The `EtcdIsVoter` condition k3s sets on etcd servers (k3s ≥ v1.25.16…); nil when absent.
     public var etcdVoter: Bool?
+    /// `status.nodeInfo.machineID`: the /etc/machine-id of the machine the kubelet last ran on.
+    public var machineID: String?
 
     public init(
         name: String, ready: Bool, roles: [String], kubeletVersion: String? = nil, internalIP: String? = nil,
-        etcdVoter: Bool? = nil
+        etcdVoter: Bool? = nil, machineID: String? = nil
     ) {
         self.name = name
         self.ready = ready
@@ -129,7 +131,13 @@ public struct NodeFacts: Sendable, Hashable, Codable {
         self.kubeletVersion = kubeletVersion
         self.internalIP = internalIP
         self.etcdVoter = etcdVoter
+        self.machineID = machineID
     }
+
+    /// A member of the store's embedded etcd (k3s labels etcd servers with the etcd role).
+    public var isEtcdMember: Bool { roles.contains("etcd") }
+    /// Whether etcd counts the member as started: Ready and not a learner or unhealthy voter.
+    public var isLiveEtcdMember: Bool { isEtcdMember && ready && etcdVoter != false }
 }
 
 /// A host's facts, or why they could not be gathered: unreachable hosts are part of the answer.

@@ -14,7 +14,7 @@ struct InventoryParser {
     static let storeKeys = [
         "name", "labels", "via", "datastore", "apiEndpoint", "ssh", "k3s", "playbooks", "values", "context", "protected", "hosts",
     ]
-    static let hostKeys = ["name", "address", "role", "ssh", "labels", "taints"]
+    static let hostKeys = ["name", "address", "role", "ssh", "labels", "taints", "remove"]
 
     let reader: YAMLReader
 
@@ -268,6 +268,7 @@ struct InventoryParser {
             ssh: fields["ssh"].flatMap { parseSSH($0, in: "\(context): ssh") },
             labels: reader.stringMap(fields["labels"], "host labels"),
             taints: reader.stringList(fields["taints"], "host taints"),
+            remove: reader.bool(fields["remove"], "host remove"),
             location: fields.location)
     }
 }

@@ -190,6 +190,7 @@ struct InventoryResolver {
         }
         let storeSSH = defaults?.ssh?.overlaid(with: store.ssh) ?? store.ssh
         var hosts: [Host] = []
+        var removing: [Host] = []
         var hostNames: [String: SourceLocation] = [:]
         for raw in store.hosts {
             guard let host = resolveHost(raw, store: name.value, ssh: storeSSH, gateways: chain) else { continue }
@@ -200,10 +201,10 @@ struct InventoryResolver {
             } else {
                 hostNames[host.name] = raw.name?.location ?? raw.location
             }
-            hosts.append(host)
+            if raw.remove?.value == true { removing.append(host) } else { hosts.append(host) }
         }
         let labels = resolveLabels(store.labels)
-        let datastore = resolveDatastore(store, name: name, hosts: hosts)
+        let datastore = resolveDatastore(store, name: name, hosts: hosts, removing: removing)
         if let endpoint = store.apiEndpoint {
             checkAddress(endpoint, what: "apiEndpoint")
         }
@@ -234,10 +235,11 @@ struct InventoryResolver {
             playbooks: playbooks.map(\.value), playbooksLocation: playbooks.first?.location, values: .map(values),
             context: context, hosts: ordered, location: name.location)
         resolved.isProtected = store.protected?.value == true
+        resolved.removing = removing.filter { $0.role == .server } + removing.filter { $0.role == .agent }
         return resolved
     }
 
-    private mutating func resolveDatastore(_ store: RawStore, name: Located<String>, hosts: [Host]) -> Datastore? {
+    private mutating func resolveDatastore(_ store: RawStore, name: Located<String>, hosts: [Host], removing: [Host]) -> Datastore? {
         let servers = hosts.filter { $0.role == .server }.count
         if servers == 0 && !hosts.isEmpty {
             diagnostics.error(
@@ -273,6 +275,11 @@ struct InventoryResolver {
             diagnostics.error(
                 "store '\(name.value)' uses sqlite but has \(servers) servers", at: where_,
                 hint: "sqlite takes exactly one server; use 'datastore: etcd' with 3 or 5 servers")
+        case .etcd where servers > 0 && servers % 2 == 0 && removing.contains { $0.role == .server }:
+            // The state a store passes through while a server is taken out (or replaced).
+            diagnostics.warning(
+                "store '\(name.value)' keeps an even number of servers (\(servers)) once the removal is done", at: where_,
+                hint: "\(servers) etcd servers tolerate no more failures than \(servers - 1): add a server or remove one more")
         case .etcd where servers > 0 && servers % 2 == 0:
             diagnostics.error(
                 "store '\(name.value)' uses etcd with an even number of servers (\(servers))", at: where_,

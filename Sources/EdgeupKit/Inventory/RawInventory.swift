@@ -97,6 +97,7 @@ struct RawHost {
     var ssh: RawSSH?
     var labels: [(key: Located<String>, value: Located<String>)]?
     var taints: [Located<String>]?
+    var remove: Located<Bool>?
     var location: SourceLocation
 }
 

@@ -28,10 +28,20 @@ public struct Store: Sendable, Hashable, Codable {
     /// `protected: true`: `edgeup reset` refuses the store, even with `--yes`. Stored only when set,
     /// so inventories without it keep their fingerprint.
     private var protected: Bool?
+    /// Hosts marked `remove: true`: taken out of the cluster, not part of it. Stored only when some
+    /// are, like `protected`.
+    private var removals: [Host]?
 
     public var isProtected: Bool {
         get { protected == true }
         set { protected = newValue ? true : nil }
+    }
+
+    /// Hosts the inventory marks `remove: true` (servers first): apply drains them, deletes their
+    /// Node (and with it their etcd member) and uninstalls k3s where they answer. Never in `hosts`.
+    public var removing: [Host] {
+        get { removals ?? [] }
+        set { removals = newValue.isEmpty ? nil : newValue }
     }
 
     public init(

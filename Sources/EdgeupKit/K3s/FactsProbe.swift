@@ -207,6 +207,7 @@ extension NodeFacts {
             roles: labels.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted(),
             kubeletVersion: info?["kubeletVersion"] as? String,
             internalIP: addresses.first { $0["type"] as? String == "InternalIP" }?["address"] as? String,
-            etcdVoter: condition("EtcdIsVoter"))
+            etcdVoter: condition("EtcdIsVoter"),
+            machineID: (info?["machineID"] as? String).flatMap { $0.isEmpty ? nil : $0 })
     }
 }

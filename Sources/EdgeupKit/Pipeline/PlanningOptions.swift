@@ -35,7 +35,7 @@ public struct PlanningOptions: Sendable {
     }
 
     /// Every host of the selected stores: the ones facts are gathered from.
-    public var hosts: [StoreHost] { StoreHost.all(in: stores) }
+    public var hosts: [StoreHost] { StoreHost.all(in: stores, removing: true) }
 
     /// A session for the selected hosts.
     public func session() -> FleetSession {

@@ -35,6 +35,8 @@ public struct StoreWork: Sendable {
     public var playbooks: StorePlaybooks
     /// The store's upgrade, when a host needs one: its target and snapshot.
     var upgrade: StoreUpgrade?
+    /// Hosts marked `remove: true` that the plan takes out (`remove-node` actions).
+    public var removals: [HostID: HostRemoval] = [:]
 
     public init(store: Store, plan: StorePlan, hosts: [HostID: HostWork], playbooks: StorePlaybooks) {
         self.store = store

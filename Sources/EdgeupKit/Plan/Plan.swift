@@ -106,6 +106,7 @@ public struct UnitReference: Sendable, Hashable, Codable {
 }
 
 public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+    case forgetNode = "forget-node"
     case install
     case stageBinary = "stage-binary"
     case snapshot
@@ -121,6 +122,7 @@ public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Compa
     case start
     case restart
     case uncordon
+    case removeNode = "remove-node"
     case applyPlaybook = "apply-playbook"
     case fetchKubeconfig = "fetch-kubeconfig"
 
@@ -130,13 +132,16 @@ public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Compa
         case stage
         /// In the host's own steps (servers one at a time, then agents in batches).
         case host
-        /// After the hosts converge.
+        /// After the hosts converge, one removed host at a time, through the cluster.
+        case removal
+        /// After the hosts converge (and removed hosts are gone).
         case store
     }
 
     public var phase: Phase {
         switch self {
         case .stageBinary: .stage
+        case .removeNode: .removal
         case .applyPlaybook, .fetchKubeconfig: .store
         default: .host
         }
@@ -146,7 +151,7 @@ public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Compa
     public var followsReadiness: Bool { self == .uncordon }
 
     /// Performed by the store runner after the hosts converge, not by a host's own steps.
-    public var isStoreWide: Bool { phase == .store }
+    public var isStoreWide: Bool { phase == .store || phase == .removal }
 
     public static func < (a: ActionKind, b: ActionKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

@@ -50,6 +50,7 @@ public struct Planner: Sendable {
         let distribution = Distributions.distribution(for: store)
         let first = store.firstServer.flatMap { observations[$0.id]?.facts }
         problems += duplicateIdentities(store, observations)
+        problems += Self.secondClusterProblem(store, observations).map { [$0] } ?? []
         var contexts: [HostPlanContext] = []
         for host in store.hosts {
             guard let observation = observations[host.id] else {
@@ -87,6 +88,9 @@ public struct Planner: Sendable {
             context.upgrade = upgrade
             actions += HostActions.plan(context)
         }
+        let removals = playbooksOnly ? StoreRemovals() : StoreRemovals(store, observations: observations, first: first)
+        problems += removals.problems
+        actions += removals.actions
         // Listed in the order apply runs them: every host's staging before any host's own steps.
         actions = actions.filter { $0.kind.phase == .stage } + actions.filter { $0.kind.phase != .stage }
         if problems.isEmpty, upgrade != nil {
@@ -112,11 +116,13 @@ public struct Planner: Sendable {
             store: store.id, actions: actions, problems: problems,
             factsFingerprint: Self.fingerprint(of: observations),
             certificates: StoreCertificates(store, observations: observations),
-            unmanagedNodes: Self.unmanagedNodes(first?.k3s.nodes, store: store, hosts: hosts))
+            unmanagedNodes: Self.unmanagedNodes(
+                first?.k3s.nodes, store: store, hosts: hosts, removing: removals.removals.values.compactMap(\.nodeName)))
         var work = StoreWork(
             store: store, plan: plan, hosts: hosts,
             playbooks: playbooks[store.name] ?? StorePlaybooks(store: store.name, units: []))
         work.upgrade = upgrade
+        work.removals = removals.removals
         return work
     }
 
@@ -219,10 +225,13 @@ public struct Planner: Sendable {
     }
 
     /// The cluster's nodes that are no host's of the inventory (a host without facts counts by its
-    /// `name`, which is its node name). Names are the API's: shown escaped.
-    static func unmanagedNodes(_ nodes: [NodeFacts]?, store: Store, hosts: [HostID: HostWork]) -> [String]? {
+    /// `name`, which is its node name; `removing`: the nodes of hosts marked for removal). Names are
+    /// the API's: shown escaped.
+    static func unmanagedNodes(
+        _ nodes: [NodeFacts]?, store: Store, hosts: [HostID: HostWork], removing: [String] = []
+    ) -> [String]? {
         guard let nodes else { return nil }
-        let managed = Set(hosts.values.map(\.nodeName) + store.hosts.compactMap(\.nodeName))
+        let managed = Set(hosts.values.map(\.nodeName) + store.hosts.compactMap(\.nodeName) + store.removing.compactMap(\.nodeName) + removing)
         let unmanaged = nodes.map(\.name).filter { !managed.contains($0) }.sorted().map(\.shownAsUntrusted)
         return unmanaged.isEmpty ? nil : unmanaged
     }
@@ -255,6 +264,21 @@ public struct Planner: Sendable {
             host: host.id,
             message: "its hostname '\(facts.hostname.shownAsUntrusted)' is not a valid Kubernetes node name: it \(problem)",
             hint: "give the host a 'name' in the inventory (it becomes the node name), or fix its hostname")
+    }
+
+    /// A first server without k3s while another server of the store runs the cluster (its machine
+    /// was replaced, or a server that never formed the cluster was moved to the top): started
+    /// with cluster-init it would form a second cluster instead of joining the first.
+    static func secondClusterProblem(_ store: Store, _ observations: [HostID: HostObservation]) -> PlanProblem? {
+        guard let first = store.firstServer, let facts = observations[first.id]?.facts, !facts.k3s.installed else { return nil }
+        let running = (store.servers + store.removing.filter { $0.role == .server }).filter { server in
+            server.id != first.id && observations[server.id]?.facts.map { $0.k3s.installed && $0.k3s.serviceActive } == true
+        }
+        guard let other = running.first else { return nil }
+        return PlanProblem(
+            host: first.id,
+            message: "has no k3s while \(other.name) runs the store's cluster: formed here (cluster-init) it would start a second cluster",
+            hint: "list \(other.name) first in the store's hosts so it takes over, and this host joins it")
     }
 
     /// Two hosts that would register as the same node (same hostname without a `name`), or cloned

@@ -22,6 +22,17 @@ def host_addresses():
     return out
 
 
+def machine_id():
+    """What the kubelet reports as status.nodeInfo.machineID (cadvisor: /etc/machine-id, then dbus's)."""
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError:
+            continue
+    return ""
+
+
 def os_image():
     try:
         with open("/etc/os-release") as f:
@@ -91,6 +102,6 @@ def node_record(cfg, role, name):
             raise ConfigError(f"invalid node taint {t!r}: effect must be NoSchedule, PreferNoSchedule or NoExecute")
         taints.append({"key": k, "value": v, "effect": eff} if v else {"key": k, "effect": eff})
     return {"name": name, "role": role, "addresses": ips, "external": cfg.get("node-external-ip", []),
-            "labels": labels, "taints": taints, "version": VERSION, "os_image": os_image(),
+            "labels": labels, "taints": taints, "version": VERSION, "os_image": os_image(), "machine_id": machine_id(),
             "kernel": os.uname().release, "arch": arch_name(), "password": node_password(name),
             "hostname": socket.gethostname(), "never_ready": NEVER_READY}

@@ -191,7 +191,8 @@ class Cluster(Membership):
                 "status": {"conditions": conditions, "addresses": addrs,
                            "nodeInfo": {"architecture": n.get("arch", "amd64"), "containerRuntimeVersion": CONTAINERD,
                                         "kernelVersion": n.get("kernel", ""), "kubeProxyVersion": n.get("version"),
-                                        "kubeletVersion": n.get("version"), "operatingSystem": "linux",
+                                        "kubeletVersion": n.get("version"), "machineID": n.get("machine_id", ""),
+                                        "operatingSystem": "linux",
                                         "osImage": n.get("os_image", "")}}}
 
     def patch_node(self, name, patch):

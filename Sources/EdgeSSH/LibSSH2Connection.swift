@@ -654,8 +654,16 @@ actor LibSSH2Connection {
     /// (returned) a new session uses as its socket.
     func openTunnel(to address: String, port: Int, for label: String, deadline: Deadline) async throws(SSHError) -> Int32 {
         try ensureUsable(.connect)
-        let channel = try await opening(.connect, deadline) {
-            libssh2_channel_direct_tcpip_ex(session, address, Int32(port), "127.0.0.1", 22)
+        let channel: OpaquePointer?
+        do throws(SSHError) {
+            channel = try await opening(.connect, deadline) {
+                libssh2_channel_direct_tcpip_ex(session, address, Int32(port), "127.0.0.1", 22)
+            }
+        } catch where error.kind == .timeout {
+            // The open is still pending inside libssh2, which would hand its channel to the next
+            // open, whatever that one asked for: the session cannot be trusted any more.
+            lost(error)
+            throw error
         }
         guard let channel else {
             let (_, message) = lastError()

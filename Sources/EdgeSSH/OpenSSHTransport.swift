@@ -113,7 +113,7 @@ final class OpenSSHSession: TransportSession {
     /// The `ProxyCommand` that reaches `address:port` through this hop's master.
     /// `%` is doubled because ssh expands `%` tokens in ProxyCommand (once per nesting level).
     func proxyCommand(to address: String, port: Int) -> String {
-        let target = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+        let target = SSHHop.endpoint(address: address, port: port)
         let argv = [ssh] + arguments + ["-o", "ControlMaster=no", "-W", target, hop.address]
         return ShellQuote.command(argv).replacingOccurrences(of: "%", with: "%%")
     }

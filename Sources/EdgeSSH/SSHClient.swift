@@ -5,7 +5,7 @@ import Foundation
 /// One per run: owns the event reactor, the connection limit and the live gateway connections.
 public actor SSHClient {
     public nonisolated let options: SSHClientOptions
-    private let reactor: Reactor
+    let reactor: Reactor
     private let limiter: AsyncLimiter
     private let warningList = Locked([String]())
     private let passphrases = Locked([String: Secret]())
@@ -14,7 +14,7 @@ public actor SSHClient {
     private var controlDirectory: String?
     private var controlIndex = 0
 
-    private enum GatewayConnection: Sendable {
+    enum GatewayConnection: Sendable {
         case libssh2(LibSSH2Connection)
         case openssh(OpenSSHSession)
     }
@@ -90,7 +90,7 @@ public actor SSHClient {
             hop.transport = target.host.transport
             return hop
         }
-        let (connection, handshakes) = try await gateway(chain, for: target.host)
+        let (connection, handshakes) = try await gateway(chain, for: target.host.label)
         guard await handshakes.acquire() else {
             throw SSHError(.cancelled, hop: target.host.label, step: .connect, "cancelled while waiting for a handshake slot")
         }
@@ -98,24 +98,25 @@ public actor SSHClient {
         return try await login(target.host, via: connection)
     }
 
-    /// The live connection for `chain`, started once and shared; a dead one is replaced.
-    private func gateway(_ chain: [SSHHop], for host: SSHHop) async throws(SSHError) -> (GatewayConnection, AsyncLimiter) {
+    /// The live connection for `chain`, started once and shared; a dead one is replaced. Errors
+    /// name `label`, the hop behind the chain.
+    func gateway(_ chain: [SSHHop], for label: String) async throws(SSHError) -> (GatewayConnection, AsyncLimiter) {
         if let existing = gateways[chain] {
             switch await existing.connection.value {
             case .success(let connection):
                 if case .libssh2(let c) = connection, await !c.isUsable {
                     if gateways[chain]?.connection == existing.connection { gateways[chain] = nil }
-                    return try await gateway(chain, for: host)
+                    return try await gateway(chain, for: label)
                 }
                 return (connection, existing.handshakes)
             case .failure(let error):
-                throw Self.viaGateway(error, host: host)
+                throw Self.viaGateway(error, label: label)
             }
         }
         let entry = Gateway(connection: Task { await self.startGateway(chain) },
                             handshakes: AsyncLimiter(limit: options.maxHandshakesPerGateway))
         gateways[chain] = entry
-        return try await gateway(chain, for: host)
+        return try await gateway(chain, for: label)
     }
 
     private func startGateway(_ chain: [SSHHop]) async -> Result<GatewayConnection, SSHError> {
@@ -123,7 +124,7 @@ public actor SSHClient {
             var parent: GatewayConnection?
             var permits: AsyncLimiter?
             if chain.count > 1 {
-                (parent, permits) = try await gateway(Array(chain.dropLast()), for: chain.last!)
+                (parent, permits) = try await gateway(Array(chain.dropLast()), for: chain.last!.label)
                 _ = await permits?.acquire()
             }
             defer { permits?.release() }
@@ -136,9 +137,9 @@ public actor SSHClient {
         }
     }
 
-    private static func viaGateway(_ error: SSHError, host: SSHHop) -> SSHError {
-        guard error.hop != host.label else { return error }
-        return SSHError(error.kind, hop: host.label, step: .connect, "gateway \(error.hop) failed at \(error.step.rawValue): \(error.message)", hint: error.hint)
+    private static func viaGateway(_ error: SSHError, label: String) -> SSHError {
+        guard error.hop != label else { return error }
+        return SSHError(error.kind, hop: label, step: .connect, "gateway \(error.hop) failed at \(error.step.rawValue): \(error.message)", hint: error.hint)
     }
 
     private func login(_ hop: SSHHop, via gateway: GatewayConnection?) async throws(SSHError) -> any TransportSession {

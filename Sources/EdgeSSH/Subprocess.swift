@@ -24,11 +24,14 @@ final class ChildProcess: @unchecked Sendable {  // fds are used by one task at 
         case null
         case file(String)
         case readFile(String)
+        /// This process's own stream (a terminal, for an interactive child).
+        case inherit
     }
 
+    /// `files` are more descriptors the child gets: each `fd` of this process as `number`.
     static func spawn(
         _ executable: String, _ arguments: [String], environment: [String: String],
-        stdin: Stdio = .pipe, stdout: Stdio = .pipe, stderr: Stdio = .pipe
+        stdin: Stdio = .pipe, stdout: Stdio = .pipe, stderr: Stdio = .pipe, files: [(fd: Int32, number: Int32)] = []
     ) throws(OSError) -> ChildProcess {
         var parentEnds: [Int32] = [-1, -1, -1]
         var childEnds: [Int32] = [-1, -1, -1]
@@ -50,6 +53,8 @@ final class ChildProcess: @unchecked Sendable {  // fds are used by one task at 
                 childEnds[index] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             case .readFile(let path):
                 childEnds[index] = open(path, O_RDONLY | O_CLOEXEC)
+            case .inherit:
+                continue
             }
             if childEnds[index] < 0 {
                 let code = errno
@@ -71,7 +76,8 @@ final class ChildProcess: @unchecked Sendable {  // fds are used by one task at 
             posix_spawn_file_actions_destroy(&actions)
             posix_spawnattr_destroy(&attributes)
         }
-        for (target, fd) in childEnds.enumerated() { posix_spawn_file_actions_adddup2(&actions, fd, Int32(target)) }
+        for (target, fd) in childEnds.enumerated() where fd >= 0 { posix_spawn_file_actions_adddup2(&actions, fd, Int32(target)) }
+        for file in files { posix_spawn_file_actions_adddup2(&actions, file.fd, file.number) }
         // SIGPIPE is ignored in this process, and pool threads block most signals: the child
         // gets default dispositions and an empty mask, or it would ignore SIGTERM for good.
         var defaults = sigset_t()

@@ -67,7 +67,8 @@ final class AsyncLimiter: Sendable {
 }
 
 extension Duration {
-    var seconds: Double {
+    /// The duration in seconds, for messages and reports.
+    public var seconds: Double {
         let c = components
         return Double(c.seconds) + Double(c.attoseconds) / 1e18
     }
@@ -81,4 +82,39 @@ func makeNonBlockingCloseOnExec(_ fd: Int32) {
     let flags = fcntl(fd, F_GETFL)
     _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+}
+
+/// A descriptor the reactor may be waiting on, closed exactly once (by whichever task gets there
+/// first): waiters are released before the number can be reused.
+final class WatchedDescriptor: Sendable {
+    let fd: Int32
+    let reactor: Reactor
+    private let closed = Locked(false)
+
+    init(_ fd: Int32, reactor: Reactor) {
+        self.fd = fd
+        self.reactor = reactor
+    }
+
+    deinit { close() }
+
+    var isClosed: Bool { closed.withLock { $0 } }
+
+    /// `shutdown(2)` while still open, then wakes the waiters to see it.
+    func shutdown(_ how: Int32) {
+        closed.withLock { isClosed in
+            if !isClosed { _ = Foundation.shutdown(fd, how) }
+        }
+        reactor.wake(fd: fd)
+    }
+
+    func close() {
+        let wasOpen = closed.withLock { isClosed in
+            defer { isClosed = true }
+            return !isClosed
+        }
+        guard wasOpen else { return }
+        reactor.forget(fd: fd)
+        Foundation.close(fd)
+    }
 }

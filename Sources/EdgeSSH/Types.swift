@@ -62,6 +62,11 @@ public struct SSHHop: Sendable, Hashable {
 
     /// The host name as OpenSSH writes it in known_hosts for a direct connection: `[host]:port` off port 22.
     public static func openSSHName(address: String, port: Int) -> String { port == 22 ? address : "[\(address)]:\(port)" }
+
+    /// `address:port` as a URL or `ssh -W` writes it: an IPv6 address in brackets.
+    public static func endpoint(address: String, port: Int) -> String {
+        address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+    }
 }
 
 /// A host and the gateways (jump hosts) that lead to it, outermost first.

@@ -24,10 +24,11 @@ public final class Interruption: @unchecked Sendable {
         }
     }
 
-    /// Runs `operation`, cancelling it on the first SIGINT/SIGTERM (after telling `notice`), and
-    /// exiting at once on the second.
+    /// Runs `operation`, cancelling it on the first SIGINT/SIGTERM (after telling `notice` what
+    /// `stopping` means), and exiting at once on the second.
     public static func guarding<T: Sendable>(
-        notice: @escaping @Sendable (String) -> Void, _ operation: @escaping @Sendable () async -> T
+        notice: @escaping @Sendable (String) -> Void, stopping: String = "no new store starts",
+        _ operation: @escaping @Sendable () async -> T
     ) async -> (value: T, interruption: Interruption) {
         let interruption = Interruption()
         let task = Task { await operation() }
@@ -37,7 +38,7 @@ public final class Interruption: @unchecked Sendable {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 guard interruption.receive(number) else { _exit(128 + number) }
-                notice("\(name): stopping; no new store starts (again to exit at once)")
+                notice("\(name): stopping; \(stopping) (again to exit at once)")
                 task.cancel()
             }
             source.resume()

@@ -8,7 +8,9 @@ public struct KubeconfigFetcher: Sendable {
         self.session = session
     }
 
-    public func fetch(_ store: Store, fleet: String) async throws(ProvisioningError) -> StoreKubeconfig {
+    /// `proxy`: where a store behind gateways is reached (`StoreRoute.needsProxy`); nil:
+    /// `EDGEUP_PROXY`, else the standard address.
+    public func fetch(_ store: Store, fleet: String, proxy: ProxyAddress? = nil) async throws(ProvisioningError) -> StoreKubeconfig {
         guard let server = store.firstServer else {
             throw ProvisioningError(host: store.name, step: .action(.fetchKubeconfig), "the store has no server")
         }
@@ -23,8 +25,18 @@ public struct KubeconfigFetcher: Sendable {
         } catch {
             throw ProvisioningError(error, on: label, step: .action(.fetchKubeconfig))
         }
+        let configured: ProxyAddress
+        if let proxy {
+            configured = proxy
+        } else {
+            do {
+                configured = try ProxyAddress.configured(in: session.access.environment)
+            } catch {
+                throw ProvisioningError(host: label, step: .action(.fetchKubeconfig), error.description)
+            }
+        }
         do {
-            return try StoreKubeconfig(fetched: text, source: "\(label):\(path)", store: store, fleet: fleet)
+            return try StoreKubeconfig(fetched: text, source: "\(label):\(path)", store: store, fleet: fleet, proxy: configured)
         } catch {
             throw ProvisioningError(host: label, step: .action(.fetchKubeconfig), error.description)
         }

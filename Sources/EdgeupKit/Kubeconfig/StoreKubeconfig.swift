@@ -17,16 +17,29 @@ public struct StoreKubeconfig: Sendable, Hashable {
     public var yaml: String
 
     /// Rewrites a fetched k3s.yaml for a store of the inventory: the server becomes the store's
-    /// `apiEndpoint`, else its first server's address. `source` names the fetched file in errors
-    /// (e.g. `pi-042:/etc/rancher/k3s/k3s.yaml`).
-    public init(fetched text: String, source: String, store: Store, fleet: String) throws(KubeconfigError) {
+    /// `apiEndpoint`, else its first server's address. A store only reachable through gateways
+    /// (`StoreRoute.needsProxy`) is reached through edgeup's proxy at `proxy` instead: the server
+    /// is the store's route name, and the certificate is still checked for the first server's
+    /// address. `source` names the fetched file in errors (e.g. `pi-042:/etc/rancher/k3s/k3s.yaml`).
+    public init(fetched text: String, source: String, store: Store, fleet: String, proxy: ProxyAddress = .standard)
+        throws(KubeconfigError)
+    {
         guard let host = Self.serverHost(for: store) else {
             throw KubeconfigError(
                 .invalidFetched, path: source, "store '\(store.name)' has no server to point the kubeconfig at")
         }
+        let proxied = StoreRoute.needsProxy(store)
         try self.init(
-            fetched: text, source: source, context: store.context, serverHost: host,
-            owner: KubeconfigOwner(fleet: fleet, store: store.name))
+            fetched: text, source: source, context: store.context, serverHost: proxied ? StoreRoute.name(for: store) : host,
+            owner: KubeconfigOwner(fleet: fleet, store: store.name),
+            proxy: proxied ? KubeconfigProxy(url: proxy.url, serverName: host) : nil)
+    }
+
+    /// How an entry reaches its server through a proxy: kubectl's `proxy-url`, and the name the
+    /// server certificate must carry (`tls-server-name`), since the URL's host is a route name.
+    public struct KubeconfigProxy: Sendable, Hashable {
+        public var url: String
+        public var serverName: String
     }
 
     /// Rewrites a fetched k3s.yaml: the entries its `current-context` names (k3s calls all three
@@ -38,7 +51,8 @@ public struct StoreKubeconfig: Sendable, Hashable {
     /// (`exec`, `token`, file paths, `proxy-url`, …) or with credentials that are not PEM of the right
     /// kind is refused, since kubectl would act on it on the operator's machine.
     public init(
-        fetched text: String, source: String, context: String, serverHost: String, owner: KubeconfigOwner
+        fetched text: String, source: String, context: String, serverHost: String, owner: KubeconfigOwner,
+        proxy: KubeconfigProxy? = nil
     ) throws(KubeconfigError) {
         if let problem = Self.contextNameProblem(context) {
             throw KubeconfigError(
@@ -83,10 +97,15 @@ public struct StoreKubeconfig: Sendable, Hashable {
         }
 
         var document = Kubeconfig()
-        document.set(.clusters, named: context, body: owner.marking(Kubeconfig.mapping([
+        var clusterFields = [
             try credential("certificate-authority-data", of: cluster, in: "cluster '\(clusterName)'", .certificates),
             ("server", Kubeconfig.string(server)),
-        ])))
+        ]
+        if let proxy {
+            let bare = proxy.serverName.hasPrefix("[") ? String(proxy.serverName.dropFirst().dropLast()) : proxy.serverName
+            clusterFields += [("proxy-url", Kubeconfig.string(proxy.url)), ("tls-server-name", Kubeconfig.string(bare))]
+        }
+        document.set(.clusters, named: context, body: owner.marking(Kubeconfig.mapping(clusterFields)))
         document.set(.users, named: context, body: owner.marking(Kubeconfig.mapping([
             try credential("client-certificate-data", of: user, in: "user '\(userName)'", .certificates),
             try credential("client-key-data", of: user, in: "user '\(userName)'", .privateKey),

@@ -34,14 +34,8 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Hosts to work on at once.")
     var concurrency = 100
 
-    /// How many trailing words came after `--` on the real command line.
-    private var commandWordCount: Int {
-        let arguments = CommandLine.arguments
-        return arguments.firstIndex(of: "--").map { arguments.count - $0 - 1 } ?? 0
-    }
-
-    var files: [String] { Array(words.dropLast(commandWordCount)) }
-    var command: [String] { Array(words.suffix(commandWordCount)) }
+    var files: [String] { Array(words.dropLast(wordsAfterDoubleDash)) }
+    var command: [String] { Array(words.suffix(wordsAfterDoubleDash)) }
 
     func validate() throws {
         if command.isEmpty {

@@ -666,8 +666,15 @@ actor LibSSH2Connection {
             throw error
         }
         guard let channel else {
-            let (_, message) = lastError()
+            let (code, message) = lastError()
             if let failure { throw SSHError(failure.kind, hop: label, step: .connect, "via gateway \(hop.label): \(failure.message)", hint: failure.hint) }
+            guard code == LIBSSH2_ERROR_CHANNEL_FAILURE else {
+                // Not the gateway's refusal: the session itself broke (its sshd went away).
+                let error = SSHError(.disconnected, hop: hop.label, step: .connect, "the connection to the gateway broke (\(message))",
+                                     hint: "the gateway or its sshd restarted, or the link dropped; the next connection logs in again")
+                lost(error)
+                throw error
+            }
             throw SSHError(.connectFailed, hop: label, step: .connect,
                            "gateway \(hop.label) could not open a connection to \(address):\(port) (\(message))",
                            hint: "check that \(address):\(port) is reachable from the gateway and that its sshd allows TCP forwarding")

@@ -70,6 +70,8 @@ else
     step status "$DIR/fleet.yaml"
     show kubectl config get-contexts
     show kubectl --context store-001 get nodes -o wide
+    # store-ha is behind bastion-eu and its gateway: kubectl reaches it through an edgeup tunnel.
+    step kubectl "$DIR/fleet.yaml" store-ha -- get nodes -o wide
     step exec "$DIR/fleet.yaml" --stores store-ha --role server -- 'k3s --version | head -1; sudo k3s kubectl get nodes'
     say "7. The playbooks, as the cluster has them (applied server-side by edgeup; the MQTT broker rolled out)"
     step exec "$DIR/fleet.yaml" --stores store-003 --role server -- 'sudo k3s kubectl get ns; sudo k3s kubectl get deploy -n sensors'
@@ -88,6 +90,7 @@ cat <<EOF
   $EDGEUP plan $DIR/fleet.yaml --playbooks $PLAYBOOKS    # edit $DIR/fleet.yaml (k3s.config, values) and plan again
   $EDGEUP render $DIR/fleet.yaml --stores store-001 --playbooks $PLAYBOOKS   # what store-001's playbooks send
   kubectl --context store-003 get nodes
+  $EDGEUP proxy $DIR/fleet.yaml &                  # then: kubectl --context store-ha get nodes (through its gateways)
   ssh -F $DIR/ssh_config store-001-s1              # as 'edge' (passwordless sudo), strict host keys
   ssh -F $DIR/ssh_config store-ha-a2               # through bastion-eu and store-ha-gw (ProxyJump)
   ssh -i $DIR/id_ed25519 -o UserKnownHostsFile=$DIR/known_hosts edge@<address>   # by hand

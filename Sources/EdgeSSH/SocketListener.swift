@@ -1,3 +1,4 @@
+import CLibSSH2
 import Foundation
 
 /// A listening TCP socket on a client's reactor, for local proxies.

@@ -1,3 +1,4 @@
+import CLibSSH2
 import Foundation
 
 /// A connected, non-blocking stream socket on a client's reactor: a proxy's accepted client, a

@@ -9,7 +9,8 @@ struct KubeconfigCommand: AsyncParsableCommand {
         discussion: """
             Reads /etc/rancher/k3s/k3s.yaml from each store's first server (through sudo), renames \
             cluster, user and context to the store's context name, points the server at the \
-            store's API endpoint and merges it atomically under <kubeconfig>.lock. A k3s.yaml holding \
+            store's API endpoint (a store behind gateways: <context>.edgeup.invalid through \
+            edgeup proxy, see edgeup proxy --help) and merges it atomically under <kubeconfig>.lock. A k3s.yaml holding \
             anything beyond the server, CA and client certificate and key (exec, tokens, file paths, \
             proxy-url, ...) is refused. Entries this inventory wrote earlier are replaced; a store \
             whose name is taken by any other entry is skipped and that entry left alone; everything \

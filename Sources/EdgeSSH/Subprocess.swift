@@ -24,6 +24,8 @@ final class ChildProcess: @unchecked Sendable {  // fds are used by one task at 
         case null
         case file(String)
         case readFile(String)
+        /// This process's own stream (an interactive `ssh` on the operator's terminal).
+        case inherit
     }
 
     static func spawn(
@@ -50,6 +52,9 @@ final class ChildProcess: @unchecked Sendable {  // fds are used by one task at 
                 childEnds[index] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             case .readFile(let path):
                 childEnds[index] = open(path, O_RDONLY | O_CLOEXEC)
+            case .inherit:
+                // A close-on-exec copy, dup2'd into place like the others (and closed after).
+                childEnds[index] = fcntl(Int32(index), F_DUPFD_CLOEXEC, 3)
             }
             if childEnds[index] < 0 {
                 let code = errno

@@ -67,7 +67,7 @@ extension LibSSH2Connection: InteractiveTransport {
 
     /// Carries the operator's input to the channel and its output back, window changes too, until
     /// the remote side ends (nil) or a local signal ends the session (its number). Like `pump`,
-    /// stdout and stderr are drained together and the socket is waited on only when nothing moved.
+    /// the socket is waited on only when nothing moved.
     private func relay(
         _ channel: OpaquePointer, _ console: LocalConsole, _ state: ExecState?, resizes: Bool, _ deadline: Deadline
     ) async throws(SSHError) -> Int32? {
@@ -131,34 +131,19 @@ extension LibSSH2Connection: InteractiveTransport {
                     queue = Data()  // the remote program closed its stdin; drop the rest
                     inputOpen = false
                 }
-            } else if !eofSent && wantsEOF(state, inputOpen: inputOpen, held: held) {
-                let rc = libssh2_channel_send_eof(channel)
-                if rc != LIBSSH2_ERROR_EAGAIN && rc != LIBSSH2_ERROR_BAD_USE {
-                    eofSent = true
-                    progressed = true
-                }
+            } else if !eofSent && wantsEOF(state, inputOpen: inputOpen, held: held) && sendEOF(channel) {
+                eofSent = true
+                progressed = true
             }
-            for stream: Int32 in [0, 1] where open[stream]! {
-                let before = bytesIn.pointee
-                let n = libssh2_channel_read_ex(channel, stream, &buffer, buffer.count)
-                if bytesIn.pointee != before {
-                    reactor.wake(fd: fd)
-                    progressed = true  // buffered data may be waiting; go round before waiting
+            if try readStreams(channel, into: &buffer, open: &open, { stream, chunk in
+                switch (state, stream) {
+                case (let state?, 0): state.receive(stdout: chunk)
+                case (let state?, _): state.receive(stderr: chunk)
+                case (nil, 0): LocalConsole.emit(STDOUT_FILENO, chunk)
+                case (nil, _): LocalConsole.emit(STDERR_FILENO, chunk)
                 }
-                if n > 0 {
-                    let chunk = Data(buffer[0..<n])
-                    switch (state, stream) {
-                    case (let state?, 0): state.receive(stdout: chunk)
-                    case (let state?, _): state.receive(stderr: chunk)
-                    case (nil, 0): LocalConsole.emit(STDOUT_FILENO, chunk)
-                    case (nil, _): LocalConsole.emit(STDERR_FILENO, chunk)
-                    }
-                    progressed = true
-                } else if n == 0 {
-                    if libssh2_channel_eof(channel) != 0 { open[stream] = false }
-                } else if n != Int(LIBSSH2_ERROR_EAGAIN) && n != Int(LIBSSH2_ERROR_BAD_USE) {
-                    throw failed(.channel, .exec, "reading output", code: Int32(n))
-                }
+            }) {
+                progressed = true
             }
             rounds += 1
             if progressed {

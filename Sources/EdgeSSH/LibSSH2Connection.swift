@@ -484,29 +484,14 @@ actor LibSSH2Connection {
                     if error.kind == .disconnected { throw error }
                     stdinOffset = state.stdinQueue.count  // the command closed its stdin; drop the rest
                 }
-            } else if state.closeStdinWhenDrained && !eofSent {
-                let rc = libssh2_channel_send_eof(channel)
-                if rc != LIBSSH2_ERROR_EAGAIN && rc != LIBSSH2_ERROR_BAD_USE {
-                    eofSent = true
-                    progressed = true
-                }
+            } else if state.closeStdinWhenDrained && !eofSent && sendEOF(channel) {
+                eofSent = true
+                progressed = true
             }
-            for stream: Int32 in [0, 1] where open[stream]! {
-                let before = bytesIn.pointee
-                let n = libssh2_channel_read_ex(channel, stream, &buffer, buffer.count)
-                if bytesIn.pointee != before {
-                    reactor.wake(fd: fd)
-                    progressed = true  // buffered data may be waiting; go round before waiting
-                }
-                if n > 0 {
-                    let chunk = Data(buffer[0..<n])
-                    if stream == 0 { state.receive(stdout: chunk) } else { state.receive(stderr: chunk) }
-                    progressed = true
-                } else if n == 0 {
-                    if libssh2_channel_eof(channel) != 0 { open[stream] = false }
-                } else if n != Int(LIBSSH2_ERROR_EAGAIN) && n != Int(LIBSSH2_ERROR_BAD_USE) {
-                    throw failed(.channel, .exec, "reading output", code: Int32(n))
-                }
+            if try readStreams(channel, into: &buffer, open: &open, { stream, chunk in
+                if stream == 0 { state.receive(stdout: chunk) } else { state.receive(stderr: chunk) }
+            }) {
+                progressed = true
             }
             rounds += 1
             if progressed && rounds % 16 == 0 {

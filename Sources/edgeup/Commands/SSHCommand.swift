@@ -21,15 +21,17 @@ struct SSHCommand: AsyncParsableCommand {
             password on your terminal when it wants one: type it there; edgeup does not type \
             sudoPasswordEnv into a terminal.
 
+            --command-timeout bounds the whole session; the inventory's ssh.commandTimeout,             meant for edgeup's own steps, does not.
+
             Exit status: the remote command's or shell's, 128+N when it was killed by signal N, \
             255 when edgeup could not run it (unknown store or host, a gateway or the host \
             unreachable, host key, login, sudo).
 
             Examples:
-              edgeup ssh inventories/coffee-shops.yaml eu-042
-              edgeup ssh inventories/coffee-shops.yaml eu-042/eu-042-pi2 --sudo
-              edgeup ssh inventories/coffee-shops.yaml eu-042 -- uptime
-              EDGEUP_INVENTORY=inventories/coffee-shops.yaml edgeup ssh eu-042 -- sh -c 'journalctl -u k3s | tail'
+              edgeup ssh inventories/coffee-shops.yaml eu-003
+              edgeup ssh inventories/coffee-shops.yaml eu-003/eu-003-menu --sudo
+              edgeup ssh inventories/coffee-shops.yaml eu-003 -- uptime
+              EDGEUP_INVENTORY=inventories/coffee-shops.yaml edgeup ssh eu-003 --sudo -- 'journalctl -u k3s | tail'
             """
     )
 

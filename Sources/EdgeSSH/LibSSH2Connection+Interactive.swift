@@ -26,8 +26,8 @@ extension LibSSH2Connection: InteractiveTransport {
         if request.terminalType == nil && (request.command != nil || request.sudo != .none) {
             let command = RemoteCommand(request.command ?? ShellRequest.rootShellWithoutTerminal, sudo: request.sudo) { chunk in
                 switch chunk {
-                case .stdout(let data): LocalConsole.emit(STDOUT_FILENO, data)
-                case .stderr(let data): LocalConsole.emit(STDERR_FILENO, data)
+                case .stdout(let data): console.emit(STDOUT_FILENO, data)
+                case .stderr(let data): console.emit(STDERR_FILENO, data)
                 }
             }
             let wrapped = ExecState(command, collectsOutput: false)
@@ -139,8 +139,8 @@ extension LibSSH2Connection: InteractiveTransport {
                 switch (state, stream) {
                 case (let state?, 0): state.receive(stdout: chunk)
                 case (let state?, _): state.receive(stderr: chunk)
-                case (nil, 0): LocalConsole.emit(STDOUT_FILENO, chunk)
-                case (nil, _): LocalConsole.emit(STDERR_FILENO, chunk)
+                case (nil, 0): console.emit(STDOUT_FILENO, chunk)
+                case (nil, _): console.emit(STDERR_FILENO, chunk)
                 }
             }) {
                 progressed = true

@@ -91,7 +91,7 @@ final class LocalConsole: @unchecked Sendable {  // mutable state sits behind `s
         }
     }
 
-    /// The local signal that asked the session to end.
+    /// The local signal that asked the session to end (SIGPIPE: stdout's reader went away).
     var interruptedBy: Int32? { state.withLock { $0.interruptedBy } }
 
     /// Empties the control pipe (its bytes only wake the session).
@@ -159,11 +159,16 @@ final class LocalConsole: @unchecked Sendable {  // mutable state sits behind `s
         }
     }
 
-    /// Writes output for the operator: blocking, as exec's streamed output is, so a slow reader
-    /// of stdout slows the remote side down through the channel's window. Output for a stdout
-    /// that was closed is dropped.
-    @discardableResult
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], count: Int) -> Bool {
+    /// Writes `data` for the operator: blocking, as exec's streamed output is, so a slow reader
+    /// of stdout slows the remote side down through the channel's window. When the reader went
+    /// away (`edgeup ssh … | head`) the session ends as a writer killed by SIGPIPE would.
+    func emit(_ fd: Int32, _ data: Data) {
+        guard !Self.writeAll(fd, [UInt8](data), count: data.count) else { return }
+        state.withLock { $0.interruptedBy = $0.interruptedBy ?? SIGPIPE }
+    }
+
+    /// false when `fd` refuses the bytes (its reader is gone).
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], count: Int) -> Bool {
         var offset = 0
         while offset < count {
             let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + offset, count - offset) }
@@ -180,10 +185,6 @@ final class LocalConsole: @unchecked Sendable {  // mutable state sits behind `s
             }
         }
         return true
-    }
-
-    static func emit(_ fd: Int32, _ data: Data) {
-        writeAll(fd, [UInt8](data), count: data.count)
     }
 
     /// The local window (stdin's, else stdout's), 80×24 without a terminal.

@@ -112,6 +112,41 @@ struct SSHCommandTests {
         }
     }
 
+    @Test func aSudoPasswordIsAnsweredWithoutATerminalAndTypedOnOne() async throws {
+        try await Lab.with(spec: Self.spec, subnet: Self.subnet) { lab in
+            defer { _ = try? tmux(["kill-server"]) }
+            let password = "Lab-ssh-sud0-4e1b"
+            let setup = try lab.exec("shop-s1", "echo 'edge:\(password)' | chpasswd && echo 'edge ALL=(ALL) ALL' > /etc/sudoers.d/edge")
+            #expect(setup.status == 0, "\(setup.stderr)")
+            let text = try String(contentsOfFile: lab.inventory, encoding: .utf8)
+            let patched = text.replacingOccurrences(of: "sudo: true}", with: "sudo: true, sudoPasswordEnv: EDGEUP_LAB_SUDO}")
+            #expect(patched != text, "the lab inventory's ssh defaults changed shape")
+            let inventory = lab.directory + "/sudo-password.yaml"
+            try patched.write(toFile: inventory, atomically: true, encoding: .utf8)
+
+            // Without a terminal: written only in answer to sudo's prompt; stdin follows once sudo ran.
+            let piped = "printf 'typed-line\\n' | \"$0\" ssh \"$1\" shop --sudo -- 'id -u; cat'"
+            let answered = try runProcess("/bin/sh", ["-c", piped, edgeupExecutable, inventory], environment: ["EDGEUP_LAB_SUDO": password])
+            #expect(answered.status == 0, "\(answered.stderr)")
+            #expect(answered.stdout == "0\ntyped-line\n", "\(answered.stdout)")
+            #expect(!answered.stdout.contains(password) && !answered.stderr.contains(password))
+            let wrong = try runProcess("/bin/sh", ["-c", piped, edgeupExecutable, inventory], environment: ["EDGEUP_LAB_SUDO": "not-it"])
+            #expect(wrong.status == 255)
+            #expect(wrong.stderr.contains("edgeup: shop/shop-s1: exec: sudo password rejected for user edge"), "\(wrong.stderr)")
+            #expect(!wrong.stdout.contains("typed-line"), "nothing typed reaches a command sudo did not run")
+
+            // On a terminal sudo asks there, and the operator types it (no variable needed).
+            try startInTmux(["ssh", inventory, "shop", "--sudo"])
+            _ = try screen(showing: "[sudo] password for edge:")
+            try type(password)
+            _ = try screen(showing: "root@shop-s1:~#")
+            try type("echo uid=$(id -u); exit 9")
+            let last = try screen(showing: "DONE")
+            #expect(last.contains("uid=0") && last.contains("EXIT=9"), "\(last)")
+            #expect(!last.contains(password), "sudo does not echo it")
+        }
+    }
+
     @Test func commandsWithoutATerminalKeepTheirStreamsStdinAndStatus() async throws {
         try await Lab.with(spec: Self.spec, subnet: Self.subnet) { lab in
             let run = try edgeup(["ssh", lab.inventory, "shop", "--", "sh", "-c", "echo out-$(hostname); echo err >&2; exit 7"])
@@ -125,6 +160,10 @@ struct SSHCommandTests {
             #expect(piped.status == 143, "\(piped.stderr)")
             let script = try runProcess("/bin/sh", ["-c", "printf 'id -u\\nexit 4\\n' | \"$0\" ssh \"$1\" shop --sudo", edgeupExecutable, lab.inventory])
             #expect(script.stdout == "0\n" && script.status == 4, "\(script.stdout)\(script.stderr)")
+
+            // A reader that goes away ends the session as SIGPIPE would end a local writer.
+            let head = try runProcess("/bin/sh", ["-c", "{ timeout 30 \"$0\" ssh \"$1\" shop -- yes; echo \"edgeup=$?\" >&2; } | head -n 2", edgeupExecutable, lab.inventory])
+            #expect(head.stdout == "y\ny\n" && head.stderr.contains("edgeup=141"), "\(head.stdout)\(head.stderr)")
 
             // EDGEUP_INVENTORY names the inventory when no file is given.
             let viaEnvironment = try edgeup(["ssh", "shop/shop-a1", "--", "hostname"], environment: ["EDGEUP_INVENTORY": "/nonexistent.yaml:" + lab.inventory])

@@ -24,7 +24,8 @@ public struct ShellTarget: Sendable, Hashable {
         }
         let hosts = found.hosts + found.removing
         guard let host else {
-            guard let first = found.firstServer ?? hosts.first else { throw .noHosts(store: store) }
+            // Validation gives every store a server; an inventory built in code may not.
+            guard let first = found.firstServer else { throw .noServer(store: store) }
             return StoreHost(store: found, host: first)
         }
         guard let match = hosts.first(where: { $0.name == host }) else {
@@ -39,7 +40,7 @@ public enum ShellTargetError: PipelineError, Equatable {
     case malformed(String)
     case unknownStore(String, suggestion: String?)
     case unknownHost(store: String, host: String, hosts: [String], suggestion: String?)
-    case noHosts(store: String)
+    case noServer(store: String)
 
     /// ssh's status for "could not run it", apart from any status the remote command returns.
     public var exitCode: Int32 { 255 }
@@ -53,8 +54,8 @@ public enum ShellTargetError: PipelineError, Equatable {
         case let .unknownHost(store, host, hosts, suggestion):
             return "store \(store) has no host '\(host)'" + (suggestion.map { " (did you mean '\($0)'?)" } ?? "")
                 + "; its hosts: " + hosts.joined(separator: ", ")
-        case let .noHosts(store):
-            return "store \(store) has no hosts"
+        case let .noServer(store):
+            return "store \(store) has no server to default to; give the host as \(store)/HOST"
         }
     }
 }

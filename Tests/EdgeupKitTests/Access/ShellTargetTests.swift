@@ -43,6 +43,13 @@ import Testing
         #expect(try resolve("store-042/pi-old").label == "store-042/pi-old", "a host being removed is still a machine to look at")
     }
 
+    @Test func withoutAServerTheHostMustBeNamed() throws {
+        var inventory = try inventory()
+        inventory.stores[0].hosts = inventory.stores[0].agents
+        #expect(throws: ShellTargetError.noServer(store: "store-042")) { try ShellTarget(store: "store-042").resolve(in: inventory) }
+        #expect(try ShellTarget(store: "store-042", host: "pi-agent").resolve(in: inventory).label == "store-042/pi-agent")
+    }
+
     @Test func theTargetCarriesTheGatewayChainAndItsKnownHostsName() throws {
         let target = try resolve("store-042/pi-agent")
         let ssh = HostAccess(inventory: try inventory(), environment: [:], homeDirectory: "/home/op").target(for: target.host, in: target.store)

@@ -72,7 +72,7 @@ extension LibSSH2Connection: InteractiveTransport {
         _ channel: OpaquePointer, _ console: LocalConsole, _ state: ExecState?, resizes: Bool, _ deadline: Deadline
     ) async throws(SSHError) -> Int32? {
         var buffer = [UInt8](repeating: 0, count: 65536)
-        /// Accepted for the channel, not yet written; `held`: typed before sudo may see it.
+        // Accepted for the channel, not yet written; `held`: typed before sudo may see it.
         var queue = Data()
         var held = Data()
         var inputOpen = true

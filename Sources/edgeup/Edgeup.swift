@@ -22,7 +22,8 @@ struct Edgeup: AsyncParsableCommand {
         version: EdgeupVersion.current,
         subcommands: [
             InstallCommand.self, JoinCommand.self, ValidateCommand.self, RenderCommand.self, PlanCommand.self, ApplyCommand.self,
-            KubeconfigCommand.self, ExecCommand.self, SSHCommand.self, StatusCommand.self, ResetCommand.self, BackupCommand.self, RestoreCommand.self,
+            KubeconfigCommand.self, ExecCommand.self, StatusCommand.self, ResetCommand.self, BackupCommand.self, RestoreCommand.self,
+            SSHCommand.self,
         ]
     )
 }

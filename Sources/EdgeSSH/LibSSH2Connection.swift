@@ -28,13 +28,13 @@ struct LoginContext: Sendable {
 actor LibSSH2Connection {
     nonisolated let hop: SSHHop
     nonisolated let fd: Int32
-    private let reactor: Reactor
-    private let session: OpaquePointer
+    let reactor: Reactor
+    let session: OpaquePointer
     /// Bytes received so far; bumped by the recv callback (see shim.h).
-    private let bytesIn: UnsafeMutablePointer<UInt64>
-    private var closed = false
+    let bytesIn: UnsafeMutablePointer<UInt64>
+    private(set) var closed = false
     /// Set once the transport broke; later operations fail fast with it.
-    private var failure: SSHError?
+    private(set) var failure: SSHError?
     private var keepalive: Task<Void, Never>?
     /// `bytesIn` when the last keepalive went out (nil: none outstanding), and how many in a row
     /// got nothing back: libssh2 sends keepalives but never checks that they are answered.
@@ -117,7 +117,7 @@ actor LibSSH2Connection {
 
     /// For calls returning an int status: EAGAIN, and BAD_USE (another operation's packet is
     /// still half-sent; it finishes on its next turn), mean "call again".
-    private func call(
+    func call(
         _ step: SSHError.Step, _ deadline: Deadline, cancellable: Bool = true, _ f: () -> Int32
     ) async throws(SSHError) -> Int32 {
         try await io(step, deadline, cancellable: cancellable) {
@@ -157,7 +157,7 @@ actor LibSSH2Connection {
     ]
 
     /// The error for a failed libssh2 call; a broken transport also poisons the connection.
-    private func failed(_ kind: SSHError.Kind, _ step: SSHError.Step, _ what: String, code: Int32? = nil, hint: String? = nil) -> SSHError {
+    func failed(_ kind: SSHError.Kind, _ step: SSHError.Step, _ what: String, code: Int32? = nil, hint: String? = nil) -> SSHError {
         let last = lastError()
         let rc = code ?? last.code
         if Self.transportErrors.contains(rc) || Self.transportErrors.contains(last.code) {
@@ -180,11 +180,11 @@ actor LibSSH2Connection {
         return SSHError(.timeout, hop: hop.label, step: step, "no completion within \(deadline.limit)", hint: hint)
     }
 
-    private func cancelledError(_ step: SSHError.Step) -> SSHError {
+    func cancelledError(_ step: SSHError.Step) -> SSHError {
         SSHError(.cancelled, hop: hop.label, step: step, "cancelled")
     }
 
-    private func ensureUsable(_ step: SSHError.Step) throws(SSHError) {
+    func ensureUsable(_ step: SSHError.Step) throws(SSHError) {
         if let failure { throw failure }
         if closed { throw SSHError(.cancelled, hop: hop.label, step: step, "the connection was already closed") }
     }
@@ -453,7 +453,7 @@ actor LibSSH2Connection {
         return try await pointer(step, deadline, f)
     }
 
-    private func openSessionChannel(_ step: SSHError.Step, _ deadline: Deadline) async throws(SSHError) -> OpaquePointer {
+    func openSessionChannel(_ step: SSHError.Step, _ deadline: Deadline) async throws(SSHError) -> OpaquePointer {
         let channel = try await opening(step, deadline) {
             libssh2_channel_open_ex(session, "session", 7, 2 * 1024 * 1024, 32768, nil, 0)
         }
@@ -484,29 +484,14 @@ actor LibSSH2Connection {
                     if error.kind == .disconnected { throw error }
                     stdinOffset = state.stdinQueue.count  // the command closed its stdin; drop the rest
                 }
-            } else if state.closeStdinWhenDrained && !eofSent {
-                let rc = libssh2_channel_send_eof(channel)
-                if rc != LIBSSH2_ERROR_EAGAIN && rc != LIBSSH2_ERROR_BAD_USE {
-                    eofSent = true
-                    progressed = true
-                }
+            } else if state.closeStdinWhenDrained && !eofSent && sendEOF(channel) {
+                eofSent = true
+                progressed = true
             }
-            for stream: Int32 in [0, 1] where open[stream]! {
-                let before = bytesIn.pointee
-                let n = libssh2_channel_read_ex(channel, stream, &buffer, buffer.count)
-                if bytesIn.pointee != before {
-                    reactor.wake(fd: fd)
-                    progressed = true  // buffered data may be waiting; go round before waiting
-                }
-                if n > 0 {
-                    let chunk = Data(buffer[0..<n])
-                    if stream == 0 { state.receive(stdout: chunk) } else { state.receive(stderr: chunk) }
-                    progressed = true
-                } else if n == 0 {
-                    if libssh2_channel_eof(channel) != 0 { open[stream] = false }
-                } else if n != Int(LIBSSH2_ERROR_EAGAIN) && n != Int(LIBSSH2_ERROR_BAD_USE) {
-                    throw failed(.channel, .exec, "reading output", code: Int32(n))
-                }
+            if try readStreams(channel, into: &buffer, open: &open, { stream, chunk in
+                if stream == 0 { state.receive(stdout: chunk) } else { state.receive(stderr: chunk) }
+            }) {
+                progressed = true
             }
             rounds += 1
             if progressed && rounds % 16 == 0 {
@@ -530,7 +515,7 @@ actor LibSSH2Connection {
     }
 
     /// Repeats a stdin write that libssh2 may hold half-sent, so the session stays usable.
-    private func flushStdin(_ channel: OpaquePointer, _ data: Data, _ offset: Int) async {
+    func flushStdin(_ channel: OpaquePointer, _ data: Data, _ offset: Int) async {
         _ = try? await io(.exec, Deadline(.seconds(5)), cancellable: false) { () -> Int? in
             let n = data.withUnsafeBytes { raw in
                 libssh2_channel_write_ex(channel, 0, raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), raw.count - offset)
@@ -540,7 +525,7 @@ actor LibSSH2Connection {
     }
 
     /// Closes the channel cleanly and returns its exit status and signal.
-    private func finishChannel(_ channel: OpaquePointer, _ step: SSHError.Step, _ deadline: Deadline) async throws(SSHError) -> (Int32, String?) {
+    func finishChannel(_ channel: OpaquePointer, _ step: SSHError.Step, _ deadline: Deadline) async throws(SSHError) -> (Int32, String?) {
         do throws(SSHError) {
             _ = try await call(step, deadline) { libssh2_channel_close(channel) }
             _ = try await call(step, deadline) { libssh2_channel_wait_closed(channel) }
@@ -561,7 +546,7 @@ actor LibSSH2Connection {
     /// Best-effort close after a failure or cancellation; never itself cancellable. Sends the
     /// close but does not wait for the peer's: sshd answers only once the command exits.
     /// (libssh2 never reuses a channel id, so late packets for it cannot reach a new channel.)
-    private func discard(_ channel: OpaquePointer) async {
+    func discard(_ channel: OpaquePointer) async {
         guard !closed, failure == nil else { return }
         let limit = Deadline(.seconds(2))
         _ = try? await io(.close, limit, cancellable: false) { () -> Int32? in

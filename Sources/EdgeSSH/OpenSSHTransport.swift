@@ -5,11 +5,11 @@ import Foundation
 /// FIDO keys, RSA with SHA-2, certificates) at the cost of a process per command.
 final class OpenSSHSession: TransportSession {
     let hop: SSHHop
-    private let ssh: String
+    let ssh: String
     private let controlPath: String
     /// Everything but the destination, for the master and for every command through it.
-    private let arguments: [String]
-    private let environment: [String: String]
+    let arguments: [String]
+    let environment: [String: String]
     private let reactor: Reactor
 
     private init(hop: SSHHop, ssh: String, controlPath: String, arguments: [String], environment: [String: String], reactor: Reactor) {

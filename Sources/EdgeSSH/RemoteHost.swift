@@ -93,7 +93,7 @@ final class UploadReader {
 
 /// The `RemoteHost` both transports share: sudo wrapping, checksums, atomic writes, downloads.
 final class SSHRemoteHost: RemoteHost {
-    private let session: any TransportSession
+    let session: any TransportSession
     private let limits: CommandLimits
     private let released = Locked(false)
     /// Set when a command timed out: the connection was closed, later operations fail with it.

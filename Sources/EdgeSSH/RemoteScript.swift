@@ -33,10 +33,13 @@ final class ExecState {
     private var passwordRejected = false
     private(set) var reportedExit: Int32?
     private(set) var reportedSignal: String?
+    /// Off for an interactive command, whose output only streams: it may run for hours.
+    private let collectsOutput: Bool
 
-    init(_ command: RemoteCommand) {
+    init(_ command: RemoteCommand, collectsOutput: Bool = true) {
         sudo = command.sudo
         onOutput = command.onOutput
+        self.collectsOutput = collectsOutput
         marker = Array("\u{1}edgeup-\(UInt32.random(in: .min ... .max))-".utf8)
         if case .password = command.sudo {
             heldStdin = command.stdin
@@ -44,6 +47,13 @@ final class ExecState {
             stdinQueue = command.stdin ?? Data()
             closeStdinWhenDrained = true
         }
+    }
+
+    /// Whether input from the operator may go to the command yet: with a password, not before
+    /// sudo ran it (sudo would read it as the password).
+    var acceptsStdin: Bool {
+        if case .password = sudo { return sawSudoOK }
+        return true
     }
 
     private var markerText: String { String(decoding: marker.dropFirst(), as: UTF8.self) }
@@ -79,7 +89,7 @@ final class ExecState {
 
     func receive(stdout chunk: Data) {
         guard !chunk.isEmpty else { return }
-        stdout.append(chunk)
+        if collectsOutput { stdout.append(chunk) }
         onOutput?(.stdout(chunk))
     }
 
@@ -115,7 +125,7 @@ final class ExecState {
     private func emitStderr(_ bytes: ArraySlice<UInt8>) {
         guard !bytes.isEmpty else { return }
         let chunk = Data(bytes)
-        stderr.append(chunk)
+        if collectsOutput { stderr.append(chunk) }
         onOutput?(.stderr(chunk))
         if sudo != .none && !sawSudoOK { stderrBeforeSudo.append(chunk) }
     }

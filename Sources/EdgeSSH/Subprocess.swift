@@ -24,7 +24,7 @@ final class ChildProcess: @unchecked Sendable {  // fds are used by one task at 
         case null
         case file(String)
         case readFile(String)
-        /// This process's own stream (a terminal, for an interactive child).
+        /// This process's own stream (an interactive `ssh` on the operator's terminal).
         case inherit
     }
 
@@ -54,7 +54,8 @@ final class ChildProcess: @unchecked Sendable {  // fds are used by one task at 
             case .readFile(let path):
                 childEnds[index] = open(path, O_RDONLY | O_CLOEXEC)
             case .inherit:
-                continue
+                // A close-on-exec copy, dup2'd into place like the others (and closed after).
+                childEnds[index] = fcntl(Int32(index), F_DUPFD_CLOEXEC, 3)
             }
             if childEnds[index] < 0 {
                 let code = errno

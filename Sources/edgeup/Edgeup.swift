@@ -23,7 +23,7 @@ struct Edgeup: AsyncParsableCommand {
         subcommands: [
             InstallCommand.self, JoinCommand.self, ValidateCommand.self, RenderCommand.self, PlanCommand.self, ApplyCommand.self,
             KubeconfigCommand.self, ExecCommand.self, StatusCommand.self, ResetCommand.self, BackupCommand.self, RestoreCommand.self,
-            ProxyCommand.self, KubectlCommand.self,
+            ProxyCommand.self, KubectlCommand.self, SSHCommand.self,
         ]
     )
 }

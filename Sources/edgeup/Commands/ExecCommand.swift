@@ -16,8 +16,7 @@ struct ExecCommand: AsyncParsableCommand {
             """
     )
 
-    // ArgumentParser allows no positional after a repeated one, so files and command arrive
-    // together and are split where the user wrote `--`.
+    // Files and command arrive together (see `trailingCommandWordCount`).
     @Argument(help: ArgumentHelp("Inventory YAML files, then -- and the command to run.", valueName: "inventory... -- command"))
     var words: [String] = []
 
@@ -34,8 +33,8 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Hosts to work on at once.")
     var concurrency = 100
 
-    var files: [String] { Array(words.dropLast(wordsAfterDoubleDash)) }
-    var command: [String] { Array(words.suffix(wordsAfterDoubleDash)) }
+    var files: [String] { Array(words.dropLast(trailingCommandWordCount())) }
+    var command: [String] { Array(words.suffix(trailingCommandWordCount())) }
 
     func validate() throws {
         if command.isEmpty {

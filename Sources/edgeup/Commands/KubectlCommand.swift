@@ -24,8 +24,8 @@ struct KubectlCommand: AsyncParsableCommand {
 
     @OptionGroup var timeouts: TimeoutOptions
 
-    var leading: [String] { Array(words.dropLast(wordsAfterDoubleDash)) }
-    var kubectlArguments: [String] { Array(words.suffix(wordsAfterDoubleDash)) }
+    var leading: [String] { Array(words.dropLast(trailingCommandWordCount())) }
+    var kubectlArguments: [String] { Array(words.suffix(trailingCommandWordCount())) }
 
     func validate() throws {
         guard !leading.isEmpty else {
@@ -37,7 +37,11 @@ struct KubectlCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let inventory = try loadInventory(try inventoryFiles(before: leading))
+        let files = inventoryFiles(before: leading, environment: ProcessInfo.processInfo.environment)
+        guard !files.isEmpty else {
+            throw ValidationError("give the inventory files before the store, or set EDGEUP_INVENTORY (paths separated by ':')")
+        }
+        let inventory = try loadInventory(files)
         let options = KubectlOptions(
             inventory: inventory, store: leading.last!, arguments: kubectlArguments, connection: timeouts.connection)
         let status = try await reportingFailures {

@@ -94,7 +94,7 @@ def main():
     wall = time.monotonic() - began
     lat = sorted(latencies)
     p90 = lat[int(len(lat) * 0.9) - 1] if lat else float("nan")
-    print(f"{args.context:<24} {'proxy' if proxy else 'direct':<7} {len(lat):>5} ok {len(failures):>3} failed  "
+    print(f"{args.context:<24} {'socks5' if proxy else 'plain':<7} {len(lat):>5} ok {len(failures):>3} failed  "
           f"c={args.c:<3} {wall:6.2f} s  {len(lat) / wall:7.1f} conn/s  "
           f"median {statistics.median(lat) * 1000 if lat else float('nan'):6.1f} ms  p90 {p90 * 1000:6.1f} ms")
     if failures:

@@ -3,9 +3,10 @@
 # reached directly, one behind its own gateway and one behind a bastion and its gateway, formed by
 # edgeup (not measured); then, with the proxy running:
 #   - latency of `kubectl get nodes` (N runs one after another): the direct store directly, the
-#     same store through the proxy (a copy of its context with proxy-url), one hop, two hops;
+#     same store through the proxy (a copy of its context with proxy-url), one hop, one hop through
+#     OpenSSH's own forwarding (`ssh -L`, the peer), two hops;
 #   - connections per second (TLS handshake with client certificate, GET /version, close) at
-#     concurrency 1 and 20, for the same four ways.
+#     concurrency 1 and 20, for the same five ways.
 #   Benchmarks/access/run.sh [N]     (root, Linux; default 30 kubectl runs)
 # env: BENCH_SUBNET (default 10.94.0.0/16; must not overlap another lab), EDGEUP (a binary to use),
 #      BENCH_CONNECTIONS (per measurement, default 500)
@@ -28,8 +29,10 @@ fi
 
 DIR=$(mktemp -d /tmp/edgeup-access-bench.XXXXXX)
 PROXY_PID=""
+SSH_PID=""
 cleanup() {
     [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null || true
+    [ -n "$SSH_PID" ] && kill "$SSH_PID" 2>/dev/null || true
     "$LAB" down --dir "$DIR/lab" >/dev/null 2>&1 && rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -57,11 +60,20 @@ kubectl config set "clusters.direct-via-proxy.certificate-authority-data" \
     "$(kubectl config view --raw -o jsonpath='{.clusters[?(@.name=="direct")].cluster.certificate-authority-data}')" >/dev/null
 kubectl config set-context direct-via-proxy --cluster=direct-via-proxy --user=direct >/dev/null
 
+# The peer: OpenSSH's own forwarding to the one-hop store (ssh -L through its gateway).
+LPORT=$(/usr/bin/python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+ssh -F "$DIR/lab/ssh_config" -o ExitOnForwardFailure=yes -N -L "127.0.0.1:$LPORT:192.168.50.11:6443" one-hop-gw &
+SSH_PID=$!
+kubectl config set-cluster one-hop-ssh-L --server="https://127.0.0.1:$LPORT" --tls-server-name=192.168.50.11 >/dev/null
+kubectl config set "clusters.one-hop-ssh-L.certificate-authority-data" \
+    "$(kubectl config view --raw -o jsonpath='{.clusters[?(@.name=="one-hop")].cluster.certificate-authority-data}')" >/dev/null
+kubectl config set-context one-hop-ssh-L --cluster=one-hop-ssh-L --user=one-hop >/dev/null
+
 "$EDGEUP" proxy "$DIR/lab/fleet.yaml" >"$DIR/proxy.out" 2>"$DIR/proxy.log" &
 PROXY_PID=$!
 for _ in $(seq 100); do grep -q "listening on" "$DIR/proxy.out" 2>/dev/null && break; sleep 0.1; done
 grep -q "listening on" "$DIR/proxy.out" || { cat "$DIR/proxy.log"; exit 1; }
-CONTEXTS=(direct direct-via-proxy one-hop two-hops)
+CONTEXTS=(direct direct-via-proxy one-hop one-hop-ssh-L two-hops)
 for context in "${CONTEXTS[@]}"; do kubectl --context "$context" get nodes >/dev/null; done  # warm: gateway logins
 
 echo "== kubectl get nodes, $RUNS runs each, one after another ($(nproc) cores; k3s double; $(kubectl version --client -o json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])'))"

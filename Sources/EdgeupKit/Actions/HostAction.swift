@@ -52,7 +52,7 @@ struct ActionNeed: Sendable {
 enum HostActions {
     static let all: [any HostAction] = [
         ForgetNodeAction(), InstallAction(), StageBinaryAction(), SnapshotAction(), DrainAction(), UpgradeAction(), UploadImagesAction(), WriteScriptsAction(), WriteServiceAction(),
-        WriteConfigAction(), WriteTokenAction(), WriteAgentTokenAction(), RenewCertificatesAction(), StartAction(), RestartAction(), UncordonAction(),
+        WriteConfigAction(), WriteRegistriesAction(), WriteTokenAction(), WriteAgentTokenAction(), RenewCertificatesAction(), StartAction(), RestartAction(), UncordonAction(),
     ]
 
     static func action(_ kind: ActionKind) -> (any HostAction)? {

@@ -66,6 +66,8 @@ public struct DistributionFiles: Sendable, Hashable {
     public var snapshotPrefix: String
     public var configDirectory: String
     public var config: String
+    /// Private registries, read only at start.
+    public var registries: String
     /// The token a joiner joins with (config.yaml names it, so config.yaml holds no secret).
     public var joinToken: String
     /// The agent token's secret, on servers.

@@ -48,6 +48,8 @@ public struct K3sFacts: Sendable, Hashable, Codable {
     public var binarySHA256: String?
     public var configSHA256: String?
     public var configKeys: [String: String]?
+    /// registries.yaml, by the first 16 hex digits of its SHA-256 (it holds credentials).
+    public var registriesFingerprint: String?
     public var joinTokenFingerprint: String?
     /// Present on servers that have formed or joined a cluster.
     public var serverTokenFingerprint: String?

@@ -9,7 +9,7 @@ struct InventoryParser {
         "user", "port", "identityFile", "knownHostsFile", "hostKeyPolicy", "sudo", "transport",
         "passphraseEnv", "sudoPasswordEnv", "useAgent", "connectTimeout", "commandTimeout",
     ]
-    static let k3sKeys = ["version", "channel", "binary", "airgapImages", "installScriptURL", "certificateRenewalDays", "config"]
+    static let k3sKeys = ["version", "channel", "binary", "airgapImages", "installScriptURL", "certificateRenewalDays", "config", "registries"]
     static let gatewayKeys = ["name", "address", "ssh", "via"]
     static let storeKeys = [
         "name", "labels", "via", "datastore", "apiEndpoint", "ssh", "k3s", "playbooks", "values", "context", "protected", "hosts",
@@ -94,6 +94,7 @@ struct InventoryParser {
         k3s.airgapImages = fields["airgapImages"].flatMap { parseArtifact($0, "\(context).airgapImages") }
         k3s.installScriptURL = reader.string(fields["installScriptURL"], "\(context).installScriptURL")
         k3s.certificateRenewalDays = parseRenewalDays(fields["certificateRenewalDays"], "\(context).certificateRenewalDays")
+        if let registries = fields["registries"] { parseRegistries(registries, in: "\(context).registries", into: &k3s) }
         if let config = fields["config"] {
             if case let .mapping(mapping) = config {
                 var entries: [ConfigEntry] = []
@@ -138,6 +139,7 @@ struct InventoryParser {
         "server": "edgeup points joiners at the first server itself",
         "cluster-init": "set 'datastore: etcd' on the store instead",
         "node-name": "set the host's 'name' instead",
+        "private-registry": "set k3s.registries instead: edgeup writes /etc/rancher/k3s/registries.yaml before k3s first starts",
     ]
 
     /// k3s settings that would move what edgeup relies on.

@@ -40,6 +40,30 @@ extension InventoryResolver {
         return (config, secrets)
     }
 
+    /// `k3s.registries` with its `!env` credentials read from the operator's environment now, so a
+    /// missing one stops every command before any host is touched.
+    mutating func resolveRegistries(_ raw: RawK3s) -> RegistriesConfig? {
+        guard let document = raw.registries?.value else { return nil }
+        var secrets: [String: Secret] = [:]
+        for variable in Set(ConfigValue.map(document).environmentNames).sorted() {
+            let location = raw.registrySecretLocations[variable] ?? raw.registries?.location
+            guard let value = environment[variable], !value.isEmpty else {
+                report(
+                    "k3s.registries reads the environment variable \(variable), which is not set", at: location,
+                    hint: "export \(variable) before running edgeup: every command that loads this inventory needs it")
+                continue
+            }
+            guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                report(
+                    "the environment variable \(variable) (k3s.registries) holds a line break or control character",
+                    at: location, hint: "a registry credential is one line")
+                continue
+            }
+            secrets[variable] = Secret(value)
+        }
+        return RegistriesConfig(document: document, secrets: secrets)
+    }
+
     /// Reports once: every store built on the same defaults shares their secrets and their problems.
     private mutating func report(_ message: String, at location: SourceLocation?, hint: String) {
         guard reportedSecrets.insert("\(location?.description ?? "") \(message)").inserted else { return }

@@ -428,7 +428,7 @@ struct InventoryResolver {
             version: raw.version?.value, channel: raw.channel?.value,
             binary: resolveArtifact(raw.binary), airgapImages: resolveArtifact(raw.airgapImages),
             installScriptURL: raw.installScriptURL?.value, certificateRenewalDays: raw.certificateRenewalDays?.value,
-            config: config, secrets: secrets)
+            config: config, secrets: secrets, registries: resolveRegistries(raw))
     }
 
     private mutating func resolveArtifact(_ raw: RawArtifact?) -> ArtifactSource? {

@@ -72,6 +72,8 @@ public struct K3sSettings: Sendable, Hashable, Codable {
     public var config: [ConfigEntry]
     /// `k3s.config` keys given as `!env NAME`, resolved: k3s reads them from its environment.
     public var secrets: [K3sSecretSetting]
+    /// registries.yaml (`k3s.registries`), nil: edgeup leaves the file alone.
+    public var registries: RegistriesConfig?
 
     public init(
         version: String? = nil,
@@ -81,7 +83,8 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         installScriptURL: String? = nil,
         certificateRenewalDays: Int? = nil,
         config: [ConfigEntry] = [],
-        secrets: [K3sSecretSetting] = []
+        secrets: [K3sSecretSetting] = [],
+        registries: RegistriesConfig? = nil
     ) {
         self.version = version
         self.channel = channel
@@ -91,6 +94,7 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         self.certificateRenewalDays = certificateRenewalDays
         self.config = config
         self.secrets = secrets
+        self.registries = registries
     }
 
     /// The renewal window when the inventory sets none: k3s itself renews at start within 120 days
@@ -100,7 +104,7 @@ public struct K3sSettings: Sendable, Hashable, Codable {
     public static let certificateRenewalDaysRange = 1...364
 
     enum CodingKeys: String, CodingKey {
-        case version, channel, binary, airgapImages, installScriptURL, certificateRenewalDays, config, secrets
+        case version, channel, binary, airgapImages, installScriptURL, certificateRenewalDays, config, secrets, registries
     }
 
     public init(from decoder: any Decoder) throws {
@@ -113,6 +117,7 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         certificateRenewalDays = try container.decodeIfPresent(Int.self, forKey: .certificateRenewalDays)
         config = try container.decodeIfPresent(ConfigValue.self, forKey: .config)?.mapEntries ?? []
         secrets = try container.decodeIfPresent([K3sSecretSetting].self, forKey: .secrets) ?? []
+        registries = try container.decodeIfPresent(RegistriesConfig.self, forKey: .registries)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -126,5 +131,6 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         try container.encode(ConfigValue.map(config), forKey: .config)
         // Only when there are some: inventories without secrets keep their fingerprints.
         if !secrets.isEmpty { try container.encode(secrets, forKey: .secrets) }
+        try container.encodeIfPresent(registries, forKey: .registries)
     }
 }

@@ -49,6 +49,10 @@ struct RawK3s {
     var config: Located<[ConfigEntry]>?
     /// Where each `config` key given as `!env NAME` wrote it (for "variable not set" errors).
     var secretLocations: [String: SourceLocation] = [:]
+    /// registries.yaml's document (`k3s.registries`), credentials as `!env` names.
+    var registries: Located<[ConfigEntry]>?
+    /// Where each `!env` variable of `registries` is read.
+    var registrySecretLocations: [String: SourceLocation] = [:]
 
     func overlaid(with overlay: RawK3s?) -> RawK3s {
         guard let overlay else { return self }
@@ -69,6 +73,12 @@ struct RawK3s {
             let merged = ConfigValue.merge(self.config?.value ?? [], config.value)
             result.config = Located(value: merged, location: config.location)
             result.secretLocations.merge(overlay.secretLocations) { $1 }
+        }
+        if let registries = overlay.registries {
+            // A store adds registries to the defaults' and replaces the ones it names, key by key.
+            let merged = ConfigValue.deepMerge(self.registries?.value ?? [], registries.value)
+            result.registries = Located(value: merged, location: registries.location)
+            result.registrySecretLocations.merge(overlay.registrySecretLocations) { $1 }
         }
         return result
     }

@@ -47,6 +47,7 @@ public enum FactsProbe {
                 echo "config_sha256=$(sha \(K3sPaths.config))"
                 awk \(ShellQuote.quote(configKeysProgram)) \(K3sPaths.config)
             fi
+            [ -f \(K3sPaths.registries) ] && echo "registries=$(sha \(K3sPaths.registries) | cut -c1-16)"
             fp() { tr -d '\\n' | sha256sum | cut -c1-16; }
             [ -f \(K3sPaths.joinTokenFile) ] && echo "join_token=$(fp < \(K3sPaths.joinTokenFile))"
             [ -f \(K3sPaths.serverToken) ] && echo "server_token=$(fp < \(K3sPaths.serverToken))"
@@ -148,7 +149,7 @@ public enum FactsProbe {
         }
         func nonEmpty(_ key: String) -> String? { values[key].flatMap { $0.isEmpty ? nil : $0 } }
         let nodes = nonEmpty("nodes_b64").flatMap { Data(base64Encoded: $0) }.flatMap(parseNodes)
-        let k3s = K3sFacts(
+        var k3s = K3sFacts(
             version: nonEmpty("k3s_version").flatMap(K3sVersion.init(versionOutput:)),
             binarySHA256: nonEmpty("k3s_sha256"),
             configSHA256: nonEmpty("config_sha256"),
@@ -166,6 +167,7 @@ public enum FactsProbe {
             apiReady: values["api_ready"] == "1",
             nodes: nodes, snapshots: snapshots.isEmpty ? nil : snapshots, cordonedByEdgeup: values["cordoned"] == "1" ? true : nil,
             certificates: certificates)
+        k3s.registriesFingerprint = nonEmpty("registries")
         let machine = values["machine"] ?? ""
         return HostFacts(
             machine: machine, architecture: ExecutableArchitecture.fromUname(machine),

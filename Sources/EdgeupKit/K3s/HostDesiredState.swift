@@ -19,6 +19,8 @@ public struct HostDesiredState: Sendable {
     /// The host's service manager, as its facts reported it.
     public var initSystem: InitSystem
     public var config: NodeConfig
+    /// registries.yaml; nil: the inventory has none, the file is left alone.
+    public var registries: RegistriesConfig?
     /// nil when the installer writes the service (online mode).
     public var service: ServiceFiles?
     /// killall + uninstall scripts, written only in upload mode (the installer writes its own).
@@ -34,6 +36,7 @@ public struct HostDesiredState: Sendable {
         self.mode = mode
         self.initSystem = initSystem
         config = NodeConfig(for: host, in: store)
+        registries = store.k3s.registries
         version = store.k3s.version.flatMap { K3sVersion($0) }
         if case .upload = mode {
             service = ServiceFiles(role: host.role, initSystem: initSystem, secrets: store.k3s.secrets)

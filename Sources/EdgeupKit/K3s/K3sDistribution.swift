@@ -9,7 +9,7 @@ public struct K3sDistribution: Distribution {
         DistributionFiles(
             binary: K3sPaths.binary, stagedBinary: K3sPaths.stagedBinary, previousBinary: K3sPaths.previousBinary,
             snapshots: K3sPaths.snapshots, sqliteDatastore: K3sPaths.sqliteDatastore, snapshotPrefix: K3sPaths.snapshotPrefix,
-            configDirectory: K3sPaths.configDirectory, config: K3sPaths.config,
+            configDirectory: K3sPaths.configDirectory, config: K3sPaths.config, registries: K3sPaths.registries,
             joinToken: K3sPaths.joinTokenFile, agentToken: K3sPaths.agentTokenFile, serverToken: K3sPaths.serverToken,
             pendingRestart: K3sPaths.pendingRestartFile, cordonedMarker: K3sPaths.cordonedMarker, kubeconfig: K3sPaths.kubeconfig,
             airgapImages: K3sPaths.airgapImages, autoDeployManifests: K3sPaths.autoDeployManifests,

@@ -9,6 +9,8 @@ public enum K3sPaths {
     public static let links = ["kubectl", "crictl", "ctr"].map { "/usr/local/bin/\($0)" }
     public static let configDirectory = "/etc/rancher/k3s"
     public static let config = "/etc/rancher/k3s/config.yaml"
+    /// Private registries (mirrors, credentials): read only at start, on every node.
+    public static let registries = "/etc/rancher/k3s/registries.yaml"
     public static let configDropIns = "/etc/rancher/k3s/config.yaml.d"
     /// The join token edgeup hands to joiners; referenced from config.yaml by `token-file`, so
     /// config.yaml itself never holds a secret and can be compared and shown safely.

@@ -116,6 +116,7 @@ public enum ActionKind: String, Sendable, Hashable, Codable, CaseIterable, Compa
     case writeScripts = "write-scripts"
     case writeService = "write-service"
     case writeConfig = "write-config"
+    case writeRegistries = "write-registries"
     case writeToken = "write-token"
     case writeAgentToken = "write-agent-token"
     case renewCertificates = "renew-certificates"

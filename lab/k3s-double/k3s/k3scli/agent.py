@@ -6,6 +6,7 @@ from k3scli.certs import csr_for
 from k3scli.config import ConfigError, effective, load_config, read_token_setting
 from k3scli.handoff import exec_lean
 from k3scli.images import import_images
+from k3scli.registries import load_registries
 from k3scli.join import wait_for_cacerts
 from k3scli.node import node_name_of, node_record
 from k3sd.client import HTTPError, client_ctx, https
@@ -37,6 +38,7 @@ def cmd_agent(args):
         fatal(str(e))
     h, user, secret = parse_token(token)
     images = import_images(P.data)
+    load_registries(cfg, P.data)
     ca = wait_for_cacerts(url, h, "Waiting to retrieve agent configuration; server is not ready")
     node["images"] = images
     os.makedirs(P.agent, exist_ok=True)

@@ -9,6 +9,7 @@ from k3scli.certs import ensure_leaf, gen_ca, kubelet_certs
 from k3scli.config import ConfigError, critical_settings, effective, load_config, read_token_setting
 from k3scli.handoff import exec_lean
 from k3scli.images import import_images
+from k3scli.registries import load_registries
 from k3scli.join import join_as_server
 from k3scli.reset import cluster_reset
 from k3scli.node import host_addresses, node_name_of, node_record
@@ -44,6 +45,7 @@ def cmd_server(args):
     except ConfigError as e:
         fatal(str(e))
     images = import_images(P.data)
+    load_registries(cfg, P.data)
     port = int(effective(cfg, "https-listen-port"))
     crit = critical_settings(cfg)
     boot = json.loads(read_file(P.cred, b"null") or b"null")

@@ -1,0 +1,72 @@
+import EdgeupTestSupport
+import Foundation
+import Testing
+
+/// What crosses the edge links: registries configured before k3s first starts, and restarted for
+/// when they change.
+extension LabTests {
+@Suite struct EdgeLinkTests {
+    static let spec = """
+        stores:
+          - {name: ha, servers: 3, agents: 1}
+          - {name: calm, servers: 1, agents: 0}
+        """
+
+    static let registries = #"registries: {mirrors: {docker.io: {endpoint: ["https://mirror.lab:5000"]}}, configs: {"mirror.lab:5000": {auth: {username: edge, password: !env REG_PASSWORD}}}}"#
+
+    @Test func registriesAreThereAtTheFirstStartAndAChangeRestartsOnlyItsNodesOneAtATime() async throws {
+        try await Lab.with(spec: Self.spec, subnet: "10.98.0.0/16") { lab in
+            _ = try lab.buildDouble()
+            let secret = "s3cret-\(UUID().uuidString.prefix(8))"
+            let env = ["KUBECONFIG": lab.directory + "/kubeconfig", "EDGEUP_STATE_DIR": lab.directory + "/state", "NO_COLOR": "1",
+                       "REG_PASSWORD": secret]
+            let inventory = try lab.inventory(k3s: "binary: ./k3s, " + Self.registries)
+            let hosts = ["ha-s1", "ha-s2", "ha-s3", "ha-a1", "calm-s1"]
+
+            let missing = try edgeup(["validate", inventory], environment: env.merging(["REG_PASSWORD": ""]) { $1 })
+            #expect(missing.status == 2 && missing.stderr.contains("k3s.registries reads the environment variable REG_PASSWORD, which is not set"),
+                    "\(missing.stderr)")
+
+            let plan = try edgeup(["plan", inventory], environment: env)
+            #expect(plan.stdout.contains("write-registries") && plan.stdout.contains("registries.yaml missing (docker.io, mirror.lab:5000)"), "\(plan.stdout)")
+            let apply = try edgeup(["apply", inventory], environment: env)
+            #expect(apply.status == 0, "\(apply.stderr)")
+            #expect(!apply.stderr.contains(" restart"), "every node started once, with its registries: \(apply.stderr)")
+            for host in hosts {
+                let file = try lab.exec(host, "stat -c %a /etc/rancher/k3s/registries.yaml; cat /etc/rancher/k3s/registries.yaml")
+                #expect(file.stdout.hasPrefix("600\n") && file.stdout.contains("password: \(secret)"), "\(host): \(file.stdout)")
+                // What the double rendered for containerd when it started: only at a start.
+                let hostsToml = try lab.exec(host, "cat /var/lib/rancher/k3s/agent/etc/containerd/certs.d/docker.io/hosts.toml")
+                #expect(hostsToml.stdout.contains(#"[host."https://mirror.lab:5000"]"#), "\(host): \(hostsToml.stdout) \(hostsToml.stderr)")
+            }
+            let leaked = try runProcess("/bin/grep", ["-r", "-l", secret, lab.directory + "/state", inventory])
+            #expect(leaked.stdout.isEmpty, "the credential is in no journal, state or report: \(leaked.stdout)")
+            #expect(!plan.stdout.contains(secret) && !apply.stderr.contains(secret) && !apply.stdout.contains(secret))
+            let settled = try edgeup(["plan", inventory, "--detailed-exitcode"], environment: env)
+            #expect(settled.status == 0, "\(settled.stdout)")
+
+            // One store's registries change: its nodes restart, one at a time, gated; the other's stay.
+            let changed = try lab.inventory(
+                k3s: "binary: ./k3s, " + Self.registries,
+                stores: ["ha": #"k3s: {registries: {mirrors: {registry.local: {endpoint: ["https://registry.local:5000"]}}}}"#],
+                name: "changed.yaml")
+            let calmStart = try lab.exec("calm-s1", "stat -c %Y /var/lib/rancher/k3s/agent/etc/containerd/certs.d/docker.io/hosts.toml").stdout
+            let replan = try edgeup(["plan", changed, "--detailed-exitcode"], environment: env)
+            #expect(replan.status == 2 && replan.stdout.contains("registries.yaml differs"), "\(replan.stdout)")
+            #expect(!replan.stdout.contains("calm"), "\(replan.stdout)")
+            let earlier = Set((try? FileManager.default.contentsOfDirectory(atPath: lab.directory + "/state/runs")) ?? [])
+            let reapply = try edgeup(["apply", changed], environment: env)
+            #expect(reapply.status == 0, "\(reapply.stderr)")
+            let journal = try lab.journalText(excluding: earlier)
+            try UpgradeTests.expectOneAtATime(["ha-s1", "ha-s2", "ha-s3"], then: ["ha-a1"], action: "restart", journal: journal)
+            #expect(!journal.contains(#""host":"calm-s1","kind":"step-started""#), "calm is not touched")
+            for host in ["ha-s1", "ha-s2", "ha-s3", "ha-a1"] {
+                let read = try lab.exec(host, "cat /var/lib/rancher/k3s/agent/etc/containerd/certs.d/registry.local/hosts.toml")
+                #expect(read.stdout.contains(#"[host."https://registry.local:5000"]"#), "\(host) read the new file at its restart: \(read.stderr)")
+            }
+            #expect(try lab.exec("calm-s1", "stat -c %Y /var/lib/rancher/k3s/agent/etc/containerd/certs.d/docker.io/hosts.toml").stdout == calmStart)
+            #expect(try edgeup(["plan", changed, "--detailed-exitcode"], environment: env).status == 0)
+        }
+    }
+}
+}

@@ -562,14 +562,14 @@ actor LibSSH2Connection {
 
     /// Writes `source` to a new 0600 file at `path` (never into one that exists) with large SFTP writes. Each write has its own
     /// deadline, so a big file is limited by progress, not total time.
-    func writeFile(_ source: UploadSource, to path: String, chunkTimeout: Duration) async throws(SSHError) -> Int {
+    func writeFile(_ source: UploadSource, to path: String, from offset: Int, pacing: UploadPacing, chunkTimeout: Duration) async throws(SSHError) -> Int {
         try ensureUsable(.upload)
         let sftp = try await opening(.upload, Deadline(chunkTimeout)) { libssh2_sftp_init(session) }
         guard let sftp else {
             throw failed(.sftp, .upload, "cannot start SFTP", hint: "the server may have the sftp subsystem disabled; use transport: openssh")
         }
         do throws(SSHError) {
-            let total = try await writeFile(sftp, source, path, chunkTimeout)
+            let total = try await writeFile(sftp, source, path, offset, pacing, chunkTimeout)
             await shutdownSFTP(sftp)
             return total
         } catch {
@@ -578,32 +578,39 @@ actor LibSSH2Connection {
         }
     }
 
-    private func writeFile(_ sftp: OpaquePointer, _ source: UploadSource, _ path: String, _ chunkTimeout: Duration) async throws(SSHError) -> Int {
-        let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL)
+    /// Starting at `offset`, the file's bytes before it already on the host (a resumed upload);
+    /// from 0 the file is created or truncated. Returns the bytes sent.
+    private func writeFile(
+        _ sftp: OpaquePointer, _ source: UploadSource, _ path: String, _ offset: Int, _ pacing: UploadPacing, _ chunkTimeout: Duration
+    ) async throws(SSHError) -> Int {
+        let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (offset == 0 ? LIBSSH2_FXF_TRUNC : 0))
         let handle = try await pointer(.upload, Deadline(chunkTimeout)) {
             libssh2_sftp_open_ex(sftp, path, UInt32(path.utf8.count), flags, 0o600, LIBSSH2_SFTP_OPENFILE)
         }
         guard let handle else {
             throw SSHError(.sftp, hop: hop.label, step: .upload, "cannot create \(path): \(sftpStatus(sftp))")
         }
-        // 1 MiB writes: libssh2 pipelines them as many SFTP packets (32 KiB writes run at half speed).
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        if offset > 0 { libssh2_sftp_seek64(handle, UInt64(offset)) }
+        // 1 MiB writes: libssh2 pipelines them as many SFTP packets (32 KiB writes run at half speed);
+        // paced uploads offer less at a time, so the pace stays even.
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: pacing.chunkSize, alignment: 16)
         defer { chunk.deallocate() }
         var total = 0
         do throws(SSHError) {
-            let reader = try source.reader(hop: hop.label)
+            let reader = try source.reader(hop: hop.label, from: offset)
             while true {
                 let count = try reader.read(into: chunk)
                 if count == 0 { break }
-                var offset = 0
-                while offset < count {
-                    let base = chunk.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self)
-                    let length = count - offset
+                var written = 0
+                while written < count {
+                    let base = chunk.baseAddress!.advanced(by: written).assumingMemoryBound(to: CChar.self)
+                    let length = count - written
                     let n = try await callSize(.upload, Deadline(chunkTimeout)) { libssh2_sftp_write(handle, base, length) }
                     guard n >= 0 else {
                         throw SSHError(.sftp, hop: hop.label, step: .upload, "writing \(path) failed: \(sftpStatus(sftp))")
                     }
-                    offset += n
+                    written += n
+                    await pacing.paid(n)
                 }
                 total += count
             }

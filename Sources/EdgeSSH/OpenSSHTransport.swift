@@ -202,10 +202,10 @@ final class OpenSSHSession: TransportSession {
         }
     }
 
-    /// Streams the content into `cat` on the remote side: no SFTP needed.
-    func writeFile(_ source: UploadSource, to path: String, chunkTimeout: Duration) async throws(SSHError) -> Int {
-        // noclobber: never into a file that exists (someone else's, in a shared folder).
-        let command = "umask 077 && set -C && cat > " + ShellQuote.quote(path)
+    /// Streams the content into `cat` on the remote side: no SFTP needed. Neither resumes nor
+    /// paces: ssh reads the local file itself.
+    func writeFile(_ source: UploadSource, to path: String, from offset: Int, pacing: UploadPacing, chunkTimeout: Duration) async throws(SSHError) -> Int {
+        let command = "umask 077 && cat > " + ShellQuote.quote(path)
         let result: CommandResult
         let size: Int
         switch source {

@@ -5,8 +5,10 @@ import Foundation
 protocol TransportSession: Sendable {
     var hop: SSHHop { get }
     func exec(_ command: RemoteCommand, timeout: Duration) async throws(SSHError) -> CommandResult
-    /// Writes a new file readable only by the login user (refusing one that exists).
-    func writeFile(_ source: UploadSource, to path: String, chunkTimeout: Duration) async throws(SSHError) -> Int
+    /// Writes a file readable only by the login user, in a folder only that user can write: from
+    /// `offset` on when the transport can resume (the bytes before it are already there), else
+    /// all of it. Returns the bytes sent.
+    func writeFile(_ source: UploadSource, to path: String, from offset: Int, pacing: UploadPacing, chunkTimeout: Duration) async throws(SSHError) -> Int
     func close() async
 }
 
@@ -16,13 +18,16 @@ enum UploadSource: Sendable {
     case file(String)
     case data(Data)
 
-    func reader(hop: String) throws(SSHError) -> UploadReader {
+    /// Reads from byte `offset` on.
+    func reader(hop: String, from offset: Int = 0) throws(SSHError) -> UploadReader {
         switch self {
-        case .data(let data): return UploadReader(data: data)
+        case .data(let data): return UploadReader(data: data, from: offset)
         case .file(let path):
             let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                throw SSHError(.transfer, hop: hop, step: .upload, "cannot read local file \(path): \(errnoText())")
+            guard fd >= 0, lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
+                let reason = errnoText()
+                if fd >= 0 { close(fd) }
+                throw SSHError(.transfer, hop: hop, step: .upload, "cannot read local file \(path): \(reason)")
             }
             return UploadReader(fd: fd, path: path)
         }
@@ -66,10 +71,11 @@ final class UploadReader {
         data = Data()
     }
 
-    init(data: Data) {
+    init(data: Data, from offset: Int = 0) {
         fd = -1
         path = ""
         self.data = data
+        self.offset = min(offset, data.count)
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -99,6 +105,8 @@ final class SSHRemoteHost: RemoteHost {
     /// Set when a command timed out: the connection was closed, later operations fail with it.
     private let abandoned = Locked<SSHError?>(nil)
     private let onClose: @Sendable () -> Void
+    /// The upload rate limits this host's uploads answer to.
+    let pacing: UploadPacing
 
     /// How long a command may run.
     struct CommandLimits: Sendable {
@@ -110,9 +118,10 @@ final class SSHRemoteHost: RemoteHost {
         func limit(for command: Duration?) -> Duration { operatorLimit ?? command ?? fallback }
     }
 
-    init(session: any TransportSession, limits: CommandLimits, onClose: @escaping @Sendable () -> Void) {
+    init(session: any TransportSession, limits: CommandLimits, pacing: UploadPacing = UploadPacing(), onClose: @escaping @Sendable () -> Void) {
         self.session = session
         self.limits = limits
+        self.pacing = pacing
         self.onClose = onClose
     }
 
@@ -152,16 +161,18 @@ final class SSHRemoteHost: RemoteHost {
     /// Content up to this size goes on the placing command's stdin; larger content is staged
     /// first with the transport's bulk write (SFTP for libssh2).
     static let inlineLimit = 64 << 10
-    /// Staged content lives here as the login user's 0600 file until it is moved beside its target.
-    static let stagingPrefix = "/var/tmp/.edgeup-upload-"
-
     /// Skips the transfer when the remote sha256 matches. Otherwise the content lands in a temp
     /// file in the target's own folder (same filesystem: the rename is atomic), is checked for
     /// size, fsynced, given its mode (and root ownership under sudo) and renamed into place, so a
     /// kill or power cut leaves either the old file or the new one. A write that fails removes its
     /// temp file; one killed with edgeup leaves it for the next write of that target to remove
-    /// (`.edgeup-write.<name>.*`, a name only edgeup uses), and staged copies older than 10
-    /// minutes are swept from /var/tmp by the next large write.
+    /// (`.edgeup-write.<name>.*`, a name only edgeup uses).
+    ///
+    /// Large content is first staged as `<sha256>.partial` in the login user's own 0700 folder
+    /// (`stagingScript`): a transfer cut short leaves what arrived there, and the next upload of
+    /// the same content sends only the rest. Nothing uses a staged file until its SHA-256 is the
+    /// content's; one that is not is removed and sent again once. Partials untouched for a day are
+    /// swept by the next large upload.
     private func upload(_ source: UploadSource, to remotePath: String, mode: UInt16, sudo: SudoMode) async throws(SSHError) -> UploadOutcome {
         let octal = String(mode & 0o7777, radix: 8)
         // Hash the local side on its own thread while the remote side hashes its copy.
@@ -179,49 +190,82 @@ final class SSHRemoteHost: RemoteHost {
 
         let place = try WritePlacement(remotePath, hop: label)
         let size = try source.size(hop: label)
-        var inline: Data?
-        var staged = "-"
-        if size <= Self.inlineLimit {
-            inline = try source.contents(hop: label)
-        } else {
-            staged = Self.stagingPrefix + String(UInt64.random(in: .min ... .max), radix: 36)
+        func placing(staged: String, sha256: String, stdin: Data?) -> RemoteCommand {
+            let argv = ["sh", "-c", Self.placingScript, "edgeup", remotePath, place.temp, place.leftovers, String(size), octal,
+                        sudo == .none ? "login" : "root", place.folder, staged, sha256]
+            return RemoteCommand(ShellQuote.command(argv), stdin: stdin, sudo: sudo)
         }
-        let script = """
-            set -e
-            for old in "$3"*; do if [ "$old" != "$2" ] && [ -e "$old" ]; then rm -f -- "$old"; fi; done
-            trap 'rm -f -- "$2"; if [ "$8" != - ]; then rm -f -- "$8"; fi' EXIT
-            trap 'exit 1' HUP INT TERM PIPE
-            umask 077
-            if [ "$8" = - ]; then cat > "$2"; else mv -f -- "$8" "$2"; fi
-            n=$(wc -c < "$2")
-            if [ "$n" -ne "$4" ]; then echo "only $n of $4 bytes arrived" >&2; exit 1; fi
-            sync -- "$2" 2>/dev/null || sync
-            chmod "$5" -- "$2"
-            if [ "$6" = root ]; then chown 0:0 -- "$2"; fi
-            mv -f -- "$2" "$1"
-            sync -- "$7" 2>/dev/null || :
-            if [ "$8" != - ]; then find /var/tmp -maxdepth 1 -type f -name '.edgeup-upload-*' -user "$9" -mmin +10 -delete 2>/dev/null || :; fi
-            """
-        let argv = ["sh", "-c", script, "edgeup", remotePath, place.temp, place.leftovers, String(size), octal,
-                    sudo == .none ? "login" : "root", place.folder, staged, session.hop.user]
-        let command = RemoteCommand(ShellQuote.command(argv), stdin: inline, sudo: sudo)
         // At least 1 MiB/s on top of the command limit: a large file is bounded by its progress.
         let limit = limits.limit(for: nil) + .seconds(size >> 20)
-        guard inline == nil else {
-            _ = try await step(.upload, "writing \(remotePath)", command, timeout: limit)
+        guard size > Self.inlineLimit else {
+            _ = try await step(.upload, "writing \(remotePath)", placing(staged: "-", sha256: "-", stdin: try source.contents(hop: label)), timeout: limit)
             return .uploaded(bytes: size)
         }
-        do throws(SSHError) {
-            _ = try await session.writeFile(source, to: staged, chunkTimeout: limits.limit(for: nil))
-            _ = try await step(.upload, "writing \(remotePath)", command, timeout: limit)
-            return .uploaded(bytes: size)
-        } catch {
-            // Its own task: a cancelled upload must still remove what it staged.
-            let cleanup = ShellQuote.command(["rm", "-f", "--", staged])
-            await Task { _ = try? await self.run(RemoteCommand(cleanup), timeout: .seconds(10)) }.value
-            throw error
+        let sha256 = try await hashing.value.get()
+        var sent = 0
+        for attempt in 1...2 {
+            let staging = try await step(
+                .upload, "staging \(remotePath)", RemoteCommand(ShellQuote.command(["sh", "-c", Self.stagingScript, "edgeup", sha256, String(size)])))
+            let fields = staging.stdoutText.split(separator: " ")
+            guard fields.count == 2, let present = Int(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw SSHError(.transfer, hop: label, step: .upload, "staging \(remotePath): unexpected answer from the host")
+            }
+            let staged = String(fields[0])
+            if present < size {
+                sent += try await session.writeFile(source, to: staged, from: present, pacing: pacing, chunkTimeout: limits.limit(for: nil))
+            }
+            let result = try await run(placing(staged: staged, sha256: sha256, stdin: nil), timeout: limit)
+            if result.succeeded { return .uploaded(bytes: sent) }
+            // 65: the staged copy was not the content (the script removed it); send it whole once more.
+            guard result.exitStatus == 65, attempt == 1 else {
+                let said = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+                throw SSHError(.transfer, hop: label, step: .upload, "writing \(remotePath) failed: \(said.isEmpty ? "exit \(result.exitStatus ?? -1)" : said)")
+            }
         }
+        throw SSHError(.transfer, hop: label, step: .upload, "writing \(remotePath): the staged copy did not match twice")
     }
+
+    /// `$1` the content's SHA-256, `$2` its size: makes sure the login user's staging folder is its
+    /// own (not a link, 0700), sweeps day-old partials, and prints the staged file's path and how
+    /// many bytes of it are already there (0 for a new one).
+    static let stagingScript = """
+        set -e
+        d=/var/tmp/.edgeup-uploads-$(id -u)
+        mkdir -m 700 -- "$d" 2>/dev/null || :
+        if [ -L "$d" ] || [ ! -d "$d" ] || [ ! -O "$d" ]; then echo "$d is not this user's own folder: refusing to stage there" >&2; exit 1; fi
+        chmod 700 -- "$d"
+        find "$d" -maxdepth 1 -type f -name '*.partial' -mmin +1440 -delete 2>/dev/null || :
+        f="$d/$1.partial"
+        if [ -L "$f" ] || { [ -e "$f" ] && [ ! -f "$f" ]; }; then rm -rf -- "$f"; fi
+        n=0
+        if [ -f "$f" ]; then n=$(wc -c < "$f" | tr -d ' '); fi
+        if [ "$n" -gt "$2" ]; then rm -f -- "$f"; n=0; fi
+        echo "$f $n"
+        """
+
+    /// Puts content in place: `$1` target, `$2` temp beside it, `$3` leftovers' prefix, `$4` size,
+    /// `$5` mode, `$6` owner (root or login), `$7` folder, `$8` staged file (`-`: stdin), `$9` its
+    /// SHA-256. Exit 65: the staged file was not that content, and is gone.
+    static let placingScript = """
+        set -e
+        for old in "$3"*; do if [ "$old" != "$2" ] && [ -e "$old" ]; then rm -f -- "$old"; fi; done
+        trap 'rm -f -- "$2"' EXIT
+        trap 'exit 1' HUP INT TERM PIPE
+        umask 077
+        if [ "$8" = - ]; then
+            cat > "$2"
+        else
+            if [ "$(sha256sum < "$8" | cut -d' ' -f1)" != "$9" ]; then rm -f -- "$8"; echo "the staged copy is not the file sent" >&2; exit 65; fi
+            mv -f -- "$8" "$2"
+        fi
+        n=$(wc -c < "$2")
+        if [ "$n" -ne "$4" ]; then echo "only $n of $4 bytes arrived" >&2; exit 1; fi
+        sync -- "$2" 2>/dev/null || sync
+        chmod "$5" -- "$2"
+        if [ "$6" = root ]; then chown 0:0 -- "$2"; fi
+        mv -f -- "$2" "$1"
+        sync -- "$7" 2>/dev/null || :
+        """
 
     private static func digest(of source: UploadSource, hop: String) async -> Result<String, SSHError> {
         switch source {

@@ -13,6 +13,8 @@ public actor SSHClient {
     private var gateways: [[SSHHop]: Gateway] = [:]
     private var controlDirectory: String?
     private var controlIndex = 0
+    private let totalPacer: TransferPacer?
+    private var groupPacers: [String: TransferPacer] = [:]
 
     enum GatewayConnection: Sendable {
         case libssh2(LibSSH2Connection)
@@ -30,6 +32,7 @@ public actor SSHClient {
         self.options = options
         reactor = Reactor()
         limiter = AsyncLimiter(limit: options.maxConcurrentConnections)
+        totalPacer = options.uploadRate.map { TransferPacer(bytesPerSecond: $0) }
     }
 
     init(options: SSHClientOptions, poller: any EventPoller) {
@@ -37,6 +40,7 @@ public actor SSHClient {
         self.options = options
         reactor = Reactor(poller: poller)
         limiter = AsyncLimiter(limit: options.maxConcurrentConnections)
+        totalPacer = options.uploadRate.map { TransferPacer(bytesPerSecond: $0) }
     }
 
     /// A client dropped without `shutdown()` still stops its reactor thread.
@@ -60,11 +64,22 @@ public actor SSHClient {
         do throws(SSHError) {
             let session = try await open(target)
             let limits = SSHRemoteHost.CommandLimits(operatorLimit: options.commandTimeout, fallback: options.defaultCommandTimeout)
-            return SSHRemoteHost(session: session, limits: limits) { [limiter] in limiter.release() }
+            return SSHRemoteHost(session: session, limits: limits, pacing: pacing(for: target.uploadGroup)) { [limiter] in limiter.release() }
         } catch {
             limiter.release()
             throw error
         }
+    }
+
+    /// The run's pacer and the group's, as the options ask for them.
+    private func pacing(for group: String?) -> UploadPacing {
+        var pacing = UploadPacing(pacers: totalPacer.map { [$0] } ?? [])
+        if let group, let rate = options.uploadRatePerGroup {
+            let pacer = groupPacers[group] ?? TransferPacer(bytesPerSecond: rate)
+            groupPacers[group] = pacer
+            pacing.pacers.append(pacer)
+        }
+        return pacing
     }
 
     /// Closes the gateways and stops the reactor; hosts still open fail their next operation.

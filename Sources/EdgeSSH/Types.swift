@@ -74,10 +74,13 @@ public struct SSHHop: Sendable, Hashable {
 public struct SSHTarget: Sendable, Hashable {
     public var gateways: [SSHHop]
     public var host: SSHHop
+    /// Hosts of one group (a store) share `SSHClientOptions.uploadRatePerGroup`.
+    public var uploadGroup: String?
 
-    public init(host: SSHHop, gateways: [SSHHop] = []) {
+    public init(host: SSHHop, gateways: [SSHHop] = [], uploadGroup: String? = nil) {
         self.host = host
         self.gateways = gateways
+        self.uploadGroup = uploadGroup
     }
 }
 
@@ -188,6 +191,10 @@ public struct SSHClientOptions: Sendable {
     public var passphraseProvider: PassphraseProvider
     /// The `ssh` binary the openssh transport runs.
     public var sshExecutable: String
+    /// Bytes per second all uploads together may send (nil: no limit); libssh2 transport only.
+    public var uploadRate: Int?
+    /// Bytes per second the uploads to one `SSHTarget.uploadGroup` may send.
+    public var uploadRatePerGroup: Int?
 
     public init(
         connectTimeout: Duration = .seconds(20), defaultCommandTimeout: Duration = .seconds(600),

@@ -158,15 +158,20 @@ extension EdgeSSHTests {
             // What a write killed with edgeup left: removed by the next write of that target only.
             try "partial".write(toFile: "\(folder)/.edgeup-write.app.conf.k1lled", atomically: false, encoding: .utf8)
             try "other".write(toFile: "\(folder)/.edgeup-write.other.conf.k1lled", atomically: false, encoding: .utf8)
-            // A staged copy a killed large write left in /var/tmp long ago, one of another user, and
-            // one that may still be in use.
-            let stale = "\(SSHRemoteHost.stagingPrefix)stale\(transport)"
-            let foreign = "\(SSHRemoteHost.stagingPrefix)foreign\(transport)"
-            let fresh = "\(SSHRemoteHost.stagingPrefix)fresh\(transport)"
-            for file in [stale, foreign, fresh] { try "x".write(toFile: file, atomically: false, encoding: .utf8) }
-            defer { for file in [stale, foreign, fresh] { try? FileManager.default.removeItem(atPath: file) } }
-            _ = try Lab.sh("chown", Lab.nopasswdUser, stale, fresh)
-            _ = try Lab.sh("touch", "-d", "-20 minutes", stale, foreign)
+            // Large writes are staged in the login user's own folder: a partial an abandoned write
+            // left days ago is swept, a recent one (perhaps still being resumed) stays.
+            let uid = try Lab.sh("id", "-u", Lab.nopasswdUser).trimmingCharacters(in: .whitespacesAndNewlines)
+            let stagingFolder = "/var/tmp/.edgeup-uploads-\(uid)"
+            try? FileManager.default.removeItem(atPath: stagingFolder)
+            try FileManager.default.createDirectory(atPath: stagingFolder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            let stale = "\(stagingFolder)/\(String(repeating: "a", count: 64)).partial"
+            let fresh = "\(stagingFolder)/\(String(repeating: "b", count: 64)).partial"
+            for file in [stale, fresh] { try "x".write(toFile: file, atomically: false, encoding: .utf8) }
+            _ = try Lab.sh("chown", "-R", Lab.nopasswdUser, stagingFolder)
+            _ = try Lab.sh("touch", "-d", "-2 days", stale)
+            func staging() -> [String] {
+                ((try? FileManager.default.contentsOfDirectory(atPath: stagingFolder)) ?? []).map { "\(stagingFolder)/\($0)" }.sorted()
+            }
 
             let client = client()
             let user = try await connect(client, lab.hop(server, user: Lab.nopasswdUser, knownHosts: known, transport: transport))
@@ -187,9 +192,10 @@ extension EdgeSSHTests {
             XCTAssertEqual(FileManager.default.contents(atPath: "\(folder)/medium.bin"), FileManager.default.contents(atPath: medium))
             let mediumOwner = try await user.run(RemoteCommand(ShellQuote.command(["stat", "-c", "%U %a", "\(folder)/medium.bin"])))
             XCTAssertEqual(mediumOwner.stdoutText, "root 755\n")
-            XCTAssertEqual(Self.staging(), [foreign, fresh].sorted(), "\(transport): only this user's stale staged copy is swept")
+            XCTAssertEqual(staging(), [fresh], "\(transport): only the day-old partial is swept, the staged copy moved in")
 
-            // A write cut off half-way: neither a staged copy, a temp file nor a target is left.
+            // A write cut off half-way leaves no temp file or target, only what arrived, in the
+            // staging folder; the next write of that content sends the rest (libssh2) or all of it.
             let task = Task { () async -> SSHError? in
                 do throws(SSHError) {
                     _ = try await user.upload(file: big, to: "\(folder)/big.bin", mode: 0o755, sudo: .passwordless)
@@ -198,15 +204,33 @@ extension EdgeSSHTests {
                     return error
                 }
             }
-            let appeared = await poll(within: .seconds(20)) { Self.staging().count > 2 }
-            XCTAssertTrue(appeared, "\(transport): the large write is staged in /var/tmp")
+            let appeared = await poll(within: .seconds(20)) {
+                staging().contains { $0 != fresh && ((try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0) > 10_000_000 }
+            }
+            XCTAssertTrue(appeared, "\(transport): the large write is staged")
             task.cancel()
             let cut = await task.value
             XCTAssertEqual(cut?.kind, .cancelled, "\(transport): \(cut?.description ?? "finished")")
-            let cleaned = await poll(within: .seconds(10)) { Self.staging() == [foreign, fresh].sorted() }
-            XCTAssertTrue(cleaned, "\(transport): left \(Self.staging())")
             listing = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
             XCTAssertEqual(listing, [".edgeup-write.other.conf.k1lled", "app.conf", "medium.bin"], "\(transport)")
+            let partial = try XCTUnwrap(staging().first { $0 != fresh }, "\(transport): what arrived stays")
+            let arrived = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: partial)[.size] as? Int)
+            XCTAssertLessThan(arrived, 200_000_000)
+            let resumed = try await user.upload(file: big, to: "\(folder)/big.bin", mode: 0o755, sudo: .passwordless)
+            XCTAssertEqual(resumed, .uploaded(bytes: transport == .libssh2 ? 200_000_000 - arrived : 200_000_000), "\(transport)")
+            XCTAssertEqual(try Lab.sh("sh", "-c", "sha256sum < \(big)"), try Lab.sh("sh", "-c", "sha256sum < \(folder)/big.bin"))
+            XCTAssertEqual(staging(), [fresh], "\(transport): the staged copy became the target")
+
+            // A partial that is not the content's beginning is caught by the SHA-256 check before
+            // use, removed, and the content sent again whole.
+            try Data(repeating: 0, count: 1_000_000).write(to: URL(fileURLWithPath: partial))
+            _ = try Lab.sh("chown", Lab.nopasswdUser, partial)
+            try? FileManager.default.removeItem(atPath: "\(folder)/big.bin")
+            let repaired = try await user.upload(file: big, to: "\(folder)/big.bin", mode: 0o755, sudo: .passwordless)
+            XCTAssertEqual(repaired, .uploaded(bytes: transport == .libssh2 ? 200_000_000 - 1_000_000 + 200_000_000 : 200_000_000), "\(transport)")
+            XCTAssertEqual(try Lab.sh("sh", "-c", "sha256sum < \(big)"), try Lab.sh("sh", "-c", "sha256sum < \(folder)/big.bin"))
+            XCTAssertEqual(staging(), [fresh])
+            try? FileManager.default.removeItem(atPath: stagingFolder)
             await user.close()
             await client.shutdown()
         }
@@ -226,12 +250,6 @@ extension EdgeSSHTests {
     }
 
     // MARK: - Helpers
-
-    /// edgeup's staged copies in /var/tmp (the tests' sshd runs on this machine).
-    static func staging() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/var/tmp")) ?? []
-        return names.map { "/var/tmp/" + $0 }.filter { $0.hasPrefix(SSHRemoteHost.stagingPrefix) }.sorted()
-    }
 
     /// Whether no local process matches `pattern` (pgrep -f; bracket a letter so the pgrep's own
     /// shell does not match) within `limit`. The tests' sshd runs on this machine.

@@ -136,10 +136,7 @@ public struct ProxyConnection: Sendable, Hashable, CustomStringConvertible {
             return "refused \(target.isEmpty ? "a connection" : target) from \(peer): \(failure) (\(seconds))"
         }
         let route = via.isEmpty ? "direct" : "via " + via.joined(separator: "/")
-        return "\(store ?? "?") \(peer) → \(endpoint ?? "?") \(route): \(Self.size(sent)) sent, \(Self.size(received)) received, \(seconds)"
+        return "\(store ?? "?") \(peer) → \(endpoint ?? "?") \(route): \(ByteText.size(sent)) sent, \(ByteText.size(received)) received, \(seconds)"
     }
 
-    static func size(_ bytes: Int) -> String {
-        bytes < 1024 ? "\(bytes) B" : bytes < 1 << 20 ? String(format: "%.1f kB", Double(bytes) / 1024) : String(format: "%.1f MB", Double(bytes) / 1048576)
-    }
 }

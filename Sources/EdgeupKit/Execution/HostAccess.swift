@@ -20,7 +20,7 @@ public struct HostAccess: Sendable {
             hop(label: chain[index].name, address: chain[index].address, ssh: chain[index].ssh, route: chain[..<index].map(\.name))
         }
         let hostHop = hop(label: "\(store.name)/\(host.name)", address: host.address, ssh: host.ssh, route: chain.map(\.name))
-        return SSHTarget(host: hostHop, gateways: gateways)
+        return SSHTarget(host: hostHop, gateways: gateways, uploadGroup: store.name)
     }
 
     /// The known_hosts name of a hop reached through `route` (gateway names, outermost first):

@@ -66,6 +66,9 @@ public struct K3sFacts: Sendable, Hashable, Codable {
     public var scriptsSHA256: String?
     /// Images tarballs present, by file name, with their sizes.
     public var airgapImages: [String: Int]
+    /// The SHA-256 edgeup verified for each tarball, by file name, while the file still has the
+    /// size and mtime it had then (`ImagesRecord`); nil in facts older than this.
+    public var airgapImageSHA256: [String: String]?
     public var apiReady: Bool
     /// The cluster's nodes as this server sees them (servers only, when the API answers).
     public var nodes: [NodeFacts]?

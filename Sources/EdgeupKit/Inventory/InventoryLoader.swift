@@ -83,7 +83,7 @@ public struct InventoryLoader: Sendable {
         var seen = Set<String>()
         var result: [Diagnostic] = []
         for store in inventory.stores {
-            let artifacts = [store.k3s.binary, store.k3s.airgapImages].compactMap { $0 }
+            let artifacts = [store.k3s.binary].compactMap { $0 } + store.k3s.airgapImages
             for path in artifacts.flatMap(\.allPaths) where seen.insert(path).inserted && !fileExists(path) {
                 result.append(.warning(
                     "k3s file \(path) does not exist (store '\(store.name)' and others using it)",

@@ -91,7 +91,13 @@ struct InventoryParser {
             k3s.binary = parseArtifact(binary, "\(context).binary")
             k3s.binaryLocation = reader.location(binary)
         }
-        k3s.airgapImages = fields["airgapImages"].flatMap { parseArtifact($0, "\(context).airgapImages") }
+        if let images = fields["airgapImages"] {
+            if case let .sequence(items) = images {
+                k3s.airgapImages = items.compactMap { parseArtifact($0, "each entry of \(context).airgapImages") }
+            } else {
+                k3s.airgapImages = parseArtifact(images, "\(context).airgapImages").map { [$0] }
+            }
+        }
         k3s.installScriptURL = reader.string(fields["installScriptURL"], "\(context).installScriptURL")
         k3s.certificateRenewalDays = parseRenewalDays(fields["certificateRenewalDays"], "\(context).certificateRenewalDays")
         if let registries = fields["registries"] { parseRegistries(registries, in: "\(context).registries", into: &k3s) }

@@ -426,7 +426,7 @@ struct InventoryResolver {
         let (config, secrets) = resolveSecrets(raw)
         return K3sSettings(
             version: raw.version?.value, channel: raw.channel?.value,
-            binary: resolveArtifact(raw.binary), airgapImages: resolveArtifact(raw.airgapImages),
+            binary: resolveArtifact(raw.binary), airgapImages: (raw.airgapImages ?? []).compactMap { resolveArtifact($0) },
             installScriptURL: raw.installScriptURL?.value, certificateRenewalDays: raw.certificateRenewalDays?.value,
             config: config, secrets: secrets, registries: resolveRegistries(raw))
     }

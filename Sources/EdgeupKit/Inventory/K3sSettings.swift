@@ -61,8 +61,8 @@ public struct K3sSettings: Sendable, Hashable, Codable {
     public var channel: String?
     /// Air gap: upload this binary instead of downloading on the host.
     public var binary: ArtifactSource?
-    /// Air gap: images tarball for /var/lib/rancher/k3s/agent/images/.
-    public var airgapImages: ArtifactSource?
+    /// Air gap: image tarballs for /var/lib/rancher/k3s/agent/images/ (k3s imports them at start).
+    public var airgapImages: [ArtifactSource]
     /// Online installs: where the install script comes from (a local mirror at some sites).
     public var installScriptURL: String?
     /// `certificateRenewalDays`: a node's certificates are renewed once fewer days than this are
@@ -79,7 +79,7 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         version: String? = nil,
         channel: String? = nil,
         binary: ArtifactSource? = nil,
-        airgapImages: ArtifactSource? = nil,
+        airgapImages: [ArtifactSource] = [],
         installScriptURL: String? = nil,
         certificateRenewalDays: Int? = nil,
         config: [ConfigEntry] = [],
@@ -112,7 +112,11 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         version = try container.decodeIfPresent(String.self, forKey: .version)
         channel = try container.decodeIfPresent(String.self, forKey: .channel)
         binary = try container.decodeIfPresent(ArtifactSource.self, forKey: .binary)
-        airgapImages = try container.decodeIfPresent(ArtifactSource.self, forKey: .airgapImages)
+        if let one = try? container.decodeIfPresent(ArtifactSource.self, forKey: .airgapImages) {
+            airgapImages = [one]
+        } else {
+            airgapImages = try container.decodeIfPresent([ArtifactSource].self, forKey: .airgapImages) ?? []
+        }
         installScriptURL = try container.decodeIfPresent(String.self, forKey: .installScriptURL)
         certificateRenewalDays = try container.decodeIfPresent(Int.self, forKey: .certificateRenewalDays)
         config = try container.decodeIfPresent(ConfigValue.self, forKey: .config)?.mapEntries ?? []
@@ -125,7 +129,12 @@ public struct K3sSettings: Sendable, Hashable, Codable {
         try container.encodeIfPresent(version, forKey: .version)
         try container.encodeIfPresent(channel, forKey: .channel)
         try container.encodeIfPresent(binary, forKey: .binary)
-        try container.encodeIfPresent(airgapImages, forKey: .airgapImages)
+        // One tarball encodes as before (a path or a map), so inventories keep their fingerprints.
+        if airgapImages.count == 1 {
+            try container.encode(airgapImages[0], forKey: .airgapImages)
+        } else if !airgapImages.isEmpty {
+            try container.encode(airgapImages, forKey: .airgapImages)
+        }
         try container.encodeIfPresent(installScriptURL, forKey: .installScriptURL)
         try container.encodeIfPresent(certificateRenewalDays, forKey: .certificateRenewalDays)
         try container.encode(ConfigValue.map(config), forKey: .config)

@@ -43,7 +43,8 @@ struct RawK3s {
     var channel: Located<String>?
     var binary: RawArtifact?
     var binaryLocation: SourceLocation?
-    var airgapImages: RawArtifact?
+    /// One or more tarballs, each one file or one per architecture.
+    var airgapImages: [RawArtifact]?
     var installScriptURL: Located<String>?
     var certificateRenewalDays: Located<Int>?
     var config: Located<[ConfigEntry]>?

@@ -70,7 +70,10 @@ public enum FactsProbe {
                 echo "scripts_sha256=$(cat \(K3sPaths.killallScript) \(K3sPaths.uninstallScript(for: role)) 2>/dev/null | sha256sum | cut -d' ' -f1)"
             fi
             for image in \(K3sPaths.airgapImages)/*; do
-                [ -f "$image" ] && echo "image=$(wc -c < "$image" | tr -d ' ') ${image##*/}"
+                [ -f "$image" ] || continue
+                stamp=$(stat -c '%s %Y' -- "$image")
+                echo "image=${stamp%% *} ${image##*/}"
+                [ -f \(ImagesRecord.path) ] && awk -v n="${image##*/}" -v s="$stamp" '$4 == n && $2 " " $3 == s { print "image_sha256=" $1 " " n }' \(ImagesRecord.path)
             done
             for cert in \(K3sPaths.certificates(for: role).map(\.path).joined(separator: " ")); do
                 [ -f "$cert" ] && echo "cert=${cert##*/} $(sed -n \(ShellQuote.quote(firstCertificateProgram)) "$cert" | tr -d '\\r\\n ' | head -c \(certificateLimit))"
@@ -102,6 +105,7 @@ public enum FactsProbe {
         var values: [String: String] = [:]
         var ports = Set<Int>()
         var images: [String: Int] = [:]
+        var imageSHA256: [String: String] = [:]
         var playbooks: [String: String] = [:]
         var configKeys: [String: String] = [:]
         var snapshots: [String] = []
@@ -116,6 +120,9 @@ public enum FactsProbe {
             case "image":
                 let parts = value.split(separator: " ", maxSplits: 1)
                 if parts.count == 2, let size = Int(parts[0]) { images[String(parts[1])] = size }
+            case "image_sha256":
+                let parts = value.split(separator: " ", maxSplits: 1)
+                if parts.count == 2, parts[0].count == 64, parts[0].allSatisfy(\.isHexDigit) { imageSHA256[String(parts[1])] = String(parts[0]) }
             case "playbook":
                 let parts = value.split(separator: " ", maxSplits: 1)
                 if parts.count == 2 { playbooks[String(parts[1])] = String(parts[0]) }
@@ -168,6 +175,7 @@ public enum FactsProbe {
             nodes: nodes, snapshots: snapshots.isEmpty ? nil : snapshots, cordonedByEdgeup: values["cordoned"] == "1" ? true : nil,
             certificates: certificates)
         k3s.registriesFingerprint = nonEmpty("registries")
+        k3s.airgapImageSHA256 = imageSHA256
         let machine = values["machine"] ?? ""
         return HostFacts(
             machine: machine, architecture: ExecutableArchitecture.fromUname(machine),

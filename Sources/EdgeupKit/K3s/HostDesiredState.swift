@@ -4,7 +4,7 @@ import Foundation
 /// How k3s gets onto a host.
 public enum InstallMode: Sendable, Hashable {
     /// Air gap / local binary: edgeup uploads the binary (and images) and writes the service itself.
-    case upload(binary: LocalArtifact, images: LocalArtifact?)
+    case upload(binary: LocalArtifact, images: [LocalArtifact])
     /// The official installer, run on the host, pinned to a version or following a channel.
     case installer(version: String?, channel: String?, scriptURL: String)
 }

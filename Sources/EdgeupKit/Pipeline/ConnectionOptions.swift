@@ -9,6 +9,9 @@ public struct ConnectionOptions: Sendable, Hashable {
     public var commandTimeoutSeconds: Int?
     public var environment: [String: String]
     public var homeDirectory: String
+    /// Bytes per second all uploads of the run may send together, and each store's (nil: no cap).
+    public var uploadRate: Int?
+    public var uploadRatePerStore: Int?
 
     public init(
         connectTimeoutSeconds: Int? = nil, commandTimeoutSeconds: Int? = nil, environment: [String: String],
@@ -25,7 +28,10 @@ public struct ConnectionOptions: Sendable, Hashable {
     public func clientOptions(for hosts: [StoreHost]) -> SSHClientOptions {
         let connect = connectTimeoutSeconds ?? hosts.map(\.host.ssh.connectTimeoutSeconds).max() ?? 10
         let command = commandTimeoutSeconds ?? hosts.compactMap(\.host.ssh.commandTimeoutSeconds).max()
-        return SSHClientOptions(connectTimeout: .seconds(connect), commandTimeout: command.map { .seconds($0) })
+        var options = SSHClientOptions(connectTimeout: .seconds(connect), commandTimeout: command.map { .seconds($0) })
+        options.uploadRate = uploadRate
+        options.uploadRatePerGroup = uploadRatePerStore
+        return options
     }
 }
 

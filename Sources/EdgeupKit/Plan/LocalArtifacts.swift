@@ -32,7 +32,7 @@ public struct LocalArtifacts: Sendable, Hashable {
     public static func inspect(_ stores: [Store]) -> LocalArtifacts {
         var result = LocalArtifacts()
         let binaries = Set(stores.compactMap(\.k3s.binary).flatMap(\.allPaths))
-        let images = Set(stores.compactMap(\.k3s.airgapImages).flatMap(\.allPaths))
+        let images = Set(stores.flatMap(\.k3s.airgapImages).flatMap(\.allPaths))
         for path in binaries.union(images).sorted() {
             do {
                 let attributes = try FileManager.default.attributesOfItem(atPath: path)

@@ -152,13 +152,13 @@ public struct Planner: Sendable {
                     message: "\(path) is built for \(artifact.architecture?.rawValue ?? "an unknown CPU") but the host is \(architecture.rawValue) (\(facts.machine))",
                     hint: "point k3s.binary at the \(architecture.rawValue) build, or use a per-architecture map"))
             }
-            var images: LocalArtifact?
-            if let imagesPath = store.k3s.airgapImages?.path(for: architecture) {
+            var images: [LocalArtifact] = []
+            for imagesPath in store.k3s.airgapImages.compactMap({ $0.path(for: architecture) }) {
                 guard let artifact = artifacts.byPath[imagesPath] else {
                     return .failure(PlanProblem(
                         host: host.id, message: artifacts.unreadable[imagesPath] ?? "\(imagesPath) was not inspected"))
                 }
-                images = artifact
+                images.append(artifact)
             }
             mode = .upload(binary: artifact, images: images)
         } else {

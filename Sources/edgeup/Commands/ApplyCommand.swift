@@ -29,6 +29,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var kubeconfig: KubeconfigOptions
     @OptionGroup var playbooks: PlaybookOptions
     @OptionGroup var timeouts: TimeoutOptions
+    @OptionGroup var uploads: UploadOptions
 
     @Flag(name: .customLong("playbooks-only"), help: "Re-apply playbooks to stores whose cluster runs; leave k3s as it is.")
     var playbooksOnly = false
@@ -65,10 +66,12 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         let inventory = try inventory.load()
         let stores = selection.selection().apply(to: inventory)
+        var planning = try PlanningOptions(
+            inventory, stores: stores, playbooks: playbooks, playbooksOnly: playbooksOnly, upgrade: upgrade,
+            kubeconfig: kubeconfig, timeouts: timeouts, concurrency: concurrency)
+        planning.connection = uploads.applied(to: planning.connection)
         let options = ApplyOptions(
-            planning: try PlanningOptions(
-                inventory, stores: stores, playbooks: playbooks, playbooksOnly: playbooksOnly, upgrade: upgrade,
-                kubeconfig: kubeconfig, timeouts: timeouts, concurrency: concurrency),
+            planning: planning,
             savedPlan: plan, agentBatchSize: agentBatchSize, readinessTimeout: .seconds(readinessTimeout),
             rollout: RolloutOptions(
                 canary: canary, batchSize: batchSize, maxConcurrentStores: maxConcurrentStores,

@@ -61,8 +61,8 @@ import Testing
         let environment = ["PG_DSN": dsn, "S3_SECRET": "s3cr3t-key", "VPN_AUTH": "name=tailscale,joinKey=s3cr3t-join"]
         let store = try load(text, environment: environment).get().stores[0]
         let artifact = LocalArtifact(path: "/work/bin/k3s", sha256: "ab", size: 1, architecture: .amd64)
-        let server = HostDesiredState(host: store.hosts[0], store: store, mode: .upload(binary: artifact, images: nil), initSystem: .systemd)
-        let agent = HostDesiredState(host: store.hosts[1], store: store, mode: .upload(binary: artifact, images: nil), initSystem: .openrc)
+        let server = HostDesiredState(host: store.hosts[0], store: store, mode: .upload(binary: artifact, images: []), initSystem: .systemd)
+        let agent = HostDesiredState(host: store.hosts[1], store: store, mode: .upload(binary: artifact, images: []), initSystem: .openrc)
 
         for config in [server.config, agent.config] {
             #expect(!config.rendered.contains("s3cr3t") && !config.rendered.contains("p@ss"), "\(config.rendered)")
@@ -96,7 +96,7 @@ import Testing
         rotated["S3_SECRET"] = "s3cr3t-rotated"
         let rotatedStore = try load(text, environment: rotated).get().stores[0]
         let rotatedServer = HostDesiredState(
-            host: rotatedStore.hosts[0], store: rotatedStore, mode: .upload(binary: artifact, images: nil), initSystem: .systemd)
+            host: rotatedStore.hosts[0], store: rotatedStore, mode: .upload(binary: artifact, images: []), initSystem: .systemd)
         #expect(rotatedServer.serviceSHA256 != server.serviceSHA256)
         #expect(rotatedServer.config.fingerprint == server.config.fingerprint)
         let json = String(decoding: try JSONEncoder().encode(store), as: UTF8.self)

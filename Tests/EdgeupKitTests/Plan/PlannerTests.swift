@@ -26,7 +26,7 @@ import Testing
         var result: [HostID: HostObservation] = [:]
         for host in store.hosts {
             let desired = HostDesiredState(
-                host: host, store: store, mode: .upload(binary: Self.binary, images: nil), initSystem: .systemd)
+                host: host, store: store, mode: .upload(binary: Self.binary, images: []), initSystem: .systemd)
             let k3s = K3sFacts(
                 version: desired.version, binarySHA256: Self.binary.sha256, configSHA256: desired.config.fingerprint,
                 configKeys: desired.config.keyFingerprints,

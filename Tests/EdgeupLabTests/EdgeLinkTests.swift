@@ -68,5 +68,61 @@ extension LabTests {
             #expect(try edgeup(["plan", changed, "--detailed-exitcode"], environment: env).status == 0)
         }
     }
+
+    /// An image upload through a store's gateway cut at about half resumes where it stopped: the
+    /// gateway's WAN interface receives the artifacts about once in total. Images count as present
+    /// by SHA-256, not by size.
+    @Test func aCutUploadResumesAndImagesAreCheckedBySHA256() async throws {
+        try await Lab.with(spec: "stores:\n  - {name: shop, servers: 1, agents: 0, gateway: true}\n", subnet: "10.80.0.0/16") { lab in
+            _ = try lab.buildDouble()
+            let images = lab.directory + "/k3s-airgap-images-amd64.tar"
+            _ = try runProcess("/bin/sh", ["-c", "head -c 24000000 /dev/urandom > \(images)"])
+            let sha = String(try runProcess("/usr/bin/sha256sum", [images]).stdout.prefix(64))
+            let inventory = try lab.inventory(k3s: "binary: ./k3s, airgapImages: ./k3s-airgap-images-amd64.tar")
+            let env = ["KUBECONFIG": lab.directory + "/kubeconfig", "EDGEUP_STATE_DIR": lab.directory + "/state", "NO_COLOR": "1"]
+            let wan = try lab.exec("shop-gw", "ip -o -4 addr show | awk '$4 ~ /^10\\.80\\./ { print $2 }'").stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            func received() throws -> Int {
+                Int(try lab.exec("shop-gw", "cat /sys/class/net/\(wan)/statistics/rx_bytes").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            }
+            let before = try received()
+            #expect(before >= 0 && !wan.isEmpty, "the gateway's WAN interface: \(wan)")
+
+            // Paced to 3 MB/s for the store, so the cut comes at about half.
+            let run = try BackgroundEdgeup(["apply", inventory, "--upload-rate-per-store", "3M"], environment: env, in: lab.directory)
+            defer { run.stop() }
+            let uid = try lab.exec("shop-s1", "id -u edge").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let partial = "/var/tmp/.edgeup-uploads-\(uid)/\(sha).partial"
+            var half = false
+            for _ in 0..<300 where !half {
+                let size = Int(try lab.exec("shop-s1", "stat -c %s \(partial) 2>/dev/null || echo 0").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+                half = size >= 12_000_000
+                if !half { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(half, "the images upload reached half: \(run.stderr)")
+            try lab.host("cut", "shop-gw")
+            for _ in 0..<900 where run.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+            let ended = !run.isRunning
+            try lab.host("restore", "shop-gw")
+            #expect(ended, "the cut apply ends (keepalives notice the link)")
+            let kept = Int(try lab.exec("shop-s1", "stat -c %s \(partial)").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            #expect(kept >= 12_000_000 && kept < 24_000_000, "what arrived stays, never in the images folder: \(kept)")
+            #expect(try lab.exec("shop-s1", "ls /var/lib/rancher/k3s/agent/images/ 2>/dev/null").stdout.isEmpty)
+
+            let resumed = try edgeup(["apply", inventory], environment: env)
+            #expect(resumed.status == 0, "\(resumed.stderr)")
+            let total = try received() - before
+            #expect(total <= 24_000_000 * 12 / 10, "bytes through the gateway in both runs: \(total) for a 24 MB tarball")
+            #expect(try lab.exec("shop-s1", "sha256sum < /var/lib/rancher/k3s/agent/images/k3s-airgap-images-amd64.tar").stdout.hasPrefix(sha))
+            #expect(try edgeup(["plan", inventory, "--detailed-exitcode"], environment: env).status == 0, "verified: nothing to send")
+
+            // Same size, other bytes (a corrupted copy): no longer verified, so checked and sent again.
+            try lab.exec("shop-s1", "printf x | dd of=/var/lib/rancher/k3s/agent/images/k3s-airgap-images-amd64.tar bs=1 seek=1000 conv=notrunc 2>/dev/null; touch -d '-1 hour' /var/lib/rancher/k3s/agent/images/k3s-airgap-images-amd64.tar")
+            let replan = try edgeup(["plan", inventory, "--detailed-exitcode"], environment: env)
+            #expect(replan.status == 2 && replan.stdout.contains("k3s-airgap-images-amd64.tar not verified"), "\(replan.stdout)")
+            #expect(try edgeup(["apply", inventory], environment: env).status == 0)
+            #expect(try lab.exec("shop-s1", "sha256sum < /var/lib/rancher/k3s/agent/images/k3s-airgap-images-amd64.tar").stdout.hasPrefix(sha))
+        }
+    }
 }
 }

@@ -174,6 +174,8 @@ final class BackgroundEdgeup: @unchecked Sendable {
         return false
     }
 
+    var isRunning: Bool { process.isRunning }
+
     /// SIGTERM, then its exit status (nil after 20 s: then it is killed).
     @discardableResult
     func stop() -> Int32? {

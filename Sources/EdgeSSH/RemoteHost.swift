@@ -107,6 +107,8 @@ final class SSHRemoteHost: RemoteHost {
     private let onClose: @Sendable () -> Void
     /// The upload rate limits this host's uploads answer to.
     let pacing: UploadPacing
+    /// Told the bytes each upload sent.
+    private let onUpload: @Sendable (Int) -> Void
 
     /// How long a command may run.
     struct CommandLimits: Sendable {
@@ -118,10 +120,14 @@ final class SSHRemoteHost: RemoteHost {
         func limit(for command: Duration?) -> Duration { operatorLimit ?? command ?? fallback }
     }
 
-    init(session: any TransportSession, limits: CommandLimits, pacing: UploadPacing = UploadPacing(), onClose: @escaping @Sendable () -> Void) {
+    init(
+        session: any TransportSession, limits: CommandLimits, pacing: UploadPacing = UploadPacing(),
+        onUpload: @escaping @Sendable (Int) -> Void = { _ in }, onClose: @escaping @Sendable () -> Void
+    ) {
         self.session = session
         self.limits = limits
         self.pacing = pacing
+        self.onUpload = onUpload
         self.onClose = onClose
     }
 
@@ -151,11 +157,16 @@ final class SSHRemoteHost: RemoteHost {
     }
 
     func upload(file: String, to remotePath: String, mode: UInt16, sudo: SudoMode) async throws(SSHError) -> UploadOutcome {
-        try await upload(.file(file), to: remotePath, mode: mode, sudo: sudo)
+        try await counted(upload(.file(file), to: remotePath, mode: mode, sudo: sudo))
     }
 
     func upload(data: Data, to remotePath: String, mode: UInt16, sudo: SudoMode) async throws(SSHError) -> UploadOutcome {
-        try await upload(.data(data), to: remotePath, mode: mode, sudo: sudo)
+        try await counted(upload(.data(data), to: remotePath, mode: mode, sudo: sudo))
+    }
+
+    private func counted(_ outcome: UploadOutcome) -> UploadOutcome {
+        if case let .uploaded(bytes) = outcome { onUpload(bytes) }
+        return outcome
     }
 
     /// Content up to this size goes on the placing command's stdin; larger content is staged

@@ -8,6 +8,7 @@ public actor SSHClient {
     let reactor: Reactor
     private let limiter: AsyncLimiter
     private let warningList = Locked([String]())
+    private let uploaded = Locked(0)
     private let passphrases = Locked([String: Secret]())
     /// Keyed by the hop chain (outermost first), so hosts behind one gateway share its connection.
     private var gateways: [[SSHHop]: Gateway] = [:]
@@ -49,6 +50,9 @@ public actor SSHClient {
         if let controlDirectory { try? FileManager.default.removeItem(atPath: controlDirectory) }
     }
 
+    /// Bytes the client's uploads sent so far (file content only; resumed parts not sent again).
+    public nonisolated var bytesUploaded: Int { uploaded.withLock { $0 } }
+
     /// Loud notices the CLI must print, e.g. hops whose host key is not checked.
     public nonisolated var warnings: [String] { warningList.withLock { $0 } }
 
@@ -64,7 +68,10 @@ public actor SSHClient {
         do throws(SSHError) {
             let session = try await open(target)
             let limits = SSHRemoteHost.CommandLimits(operatorLimit: options.commandTimeout, fallback: options.defaultCommandTimeout)
-            return SSHRemoteHost(session: session, limits: limits, pacing: pacing(for: target.uploadGroup)) { [limiter] in limiter.release() }
+            return SSHRemoteHost(
+                session: session, limits: limits, pacing: pacing(for: target.uploadGroup),
+                onUpload: { [uploaded] bytes in uploaded.withLock { $0 += bytes } }
+            ) { [limiter] in limiter.release() }
         } catch {
             limiter.release()
             throw error

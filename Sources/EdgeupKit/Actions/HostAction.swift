@@ -41,10 +41,13 @@ struct HostPlanContext: Sendable {
 struct ActionNeed: Sendable {
     var reason: String
     var restartCause: String?
+    /// Bytes the action sends to the host from the operator's machine, at most.
+    var bytes: Int
 
-    init(_ reason: String, restartCause: String? = nil) {
+    init(_ reason: String, restartCause: String? = nil, bytes: Int = 0) {
         self.reason = reason
         self.restartCause = restartCause
+        self.bytes = bytes
     }
 }
 
@@ -70,7 +73,7 @@ enum HostActions {
         var actions: [PlannedAction] = []
         for action in all {
             guard let need = action.need(context) else { continue }
-            actions.append(PlannedAction(action.kind, host: context.host.id, reason: need.reason))
+            actions.append(PlannedAction(action.kind, host: context.host.id, reason: need.reason, bytes: need.bytes > 0 ? need.bytes : nil))
             if let cause = need.restartCause { context.restartCauses.append(cause) }
         }
         return actions

@@ -6,7 +6,7 @@ struct InstallAction: HostAction {
         guard !context.installed else { return nil }
         switch context.desired.mode {
         case let .upload(binary, _):
-            return ActionNeed("\(Self.target(context, binary: binary)), uploaded (air gap)")
+            return ActionNeed("\(Self.target(context, binary: binary)), uploaded (air gap)", bytes: binary.size)
         case let .installer(version, channel, _):
             return ActionNeed("\(version ?? "channel \(channel ?? "stable")") with the \(context.distribution.name) installer")
         }

@@ -7,7 +7,8 @@ struct StageBinaryAction: HostAction {
     func need(_ context: HostPlanContext) -> ActionNeed? {
         guard case let .upload(binary, _) = context.desired.mode, UpgradeAction().need(context) != nil else { return nil }
         return ActionNeed(
-            "\(InstallAction.target(context, binary: binary)) to \(context.distribution.files.stagedBinary), before any node restarts")
+            "\(InstallAction.target(context, binary: binary)) to \(context.distribution.files.stagedBinary), before any node restarts",
+            bytes: binary.size)
     }
 
     func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {

@@ -10,15 +10,15 @@ struct UploadImagesAction: HostAction {
 
     func need(_ context: HostPlanContext) -> ActionNeed? {
         guard case let .upload(_, images) = context.desired.mode else { return nil }
-        let reasons = images.compactMap { image -> String? in
+        let due = images.filter { context.facts.k3s.airgapImageSHA256?[Self.fileName($0)] != $0.sha256 }
+        let reasons = due.map { image -> String in
             let name = Self.fileName(image)
             let verified = context.facts.k3s.airgapImageSHA256?[name]
-            if verified == image.sha256 { return nil }
             if context.facts.k3s.airgapImages[name] == nil { return "\(name) missing (\(ByteText.size(image.size)))" }
             if verified == nil { return "\(name) not verified (checked by SHA-256, sent only if it differs)" }
             return "\(name) differs (\(ByteText.size(image.size)))"
         }
-        return reasons.isEmpty ? nil : ActionNeed(reasons.joined(separator: "; "))
+        return reasons.isEmpty ? nil : ActionNeed(reasons.joined(separator: "; "), bytes: due.map(\.size).reduce(0, +))
     }
 
     func perform(on node: HostOperator, cluster: ClusterAccess) async throws -> String? {

@@ -4,6 +4,8 @@ import EdgeSSH
 public protocol HostConnector: Sendable {
     /// Loud notices the CLI must print (see `SSHClient.warnings`).
     var warnings: [String] { get }
+    /// Bytes uploads sent so far (see `SSHClient.bytesUploaded`).
+    var bytesUploaded: Int { get }
     func connect(_ target: SSHTarget) async throws(SSHError) -> any RemoteHost
     func shutdown() async
 }

@@ -37,7 +37,9 @@ public func runApply(_ options: ApplyOptions, events: @escaping PipelineEvents) 
         message: interruption.signalNumber.map { "interrupted by signal \($0)" }))
     await session.close()
     journal.close()
-    return ApplyResult(
+    var applied = ApplyResult(
         plan: gathered.plan, rollout: result, run: journal.run, runFolder: journal.state.runFolder(journal.run),
         storeSeconds: timing.seconds, interruptedBy: interruption.signalNumber)
+    applied.bytesUploaded = session.client.bytesUploaded
+    return applied
 }

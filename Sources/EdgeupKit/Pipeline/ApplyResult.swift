@@ -9,6 +9,8 @@ public struct ApplyResult: Sendable {
     public var storeSeconds: [String: Double]
     /// The signal (SIGINT, SIGTERM) that stopped the run early, if one did.
     public var interruptedBy: Int32?
+    /// Bytes the run's uploads sent (artifacts, configs, scripts).
+    public var bytesUploaded = 0
 
     public init(
         plan: Plan, rollout: RolloutResult, run: String, runFolder: String, storeSeconds: [String: Double],

@@ -61,6 +61,9 @@ public struct StorePlan: Sendable, Hashable, Codable {
         self.unmanagedNodes = unmanagedNodes
     }
 
+    /// Bytes the store's hosts receive from the operator's machine at most (artifacts).
+    public var uploadBytes: Int { actions.compactMap(\.bytes).reduce(0, +) }
+
     public var status: Status {
         if !problems.isEmpty { return .blocked }
         return actions.isEmpty ? .converged : .changes
@@ -81,12 +84,15 @@ public struct PlannedAction: Sendable, Hashable, Codable, CustomStringConvertibl
     public var reason: String
     /// For `apply-playbook`: which rendered unit, and the SHA-256 of its content when planned.
     public var unit: UnitReference?
+    /// Bytes the action sends from the operator's machine at most (artifacts); nil: next to none.
+    public var bytes: Int?
 
-    public init(_ kind: ActionKind, host: HostID?, reason: String, unit: UnitReference? = nil) {
+    public init(_ kind: ActionKind, host: HostID?, reason: String, unit: UnitReference? = nil, bytes: Int? = nil) {
         self.kind = kind
         self.host = host
         self.reason = reason
         self.unit = unit
+        self.bytes = bytes
     }
 
     public var description: String {

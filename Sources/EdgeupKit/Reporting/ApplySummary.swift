@@ -6,11 +6,14 @@ public struct ApplySummary: Sendable {
     public var style: TerminalStyle
     /// What a store that succeeded is called ("converged"; `reset` says "reset").
     public var done: String
+    /// Bytes the run's uploads sent, shown when there were any.
+    public var bytesUploaded: Int
 
-    public init(result: RolloutResult, style: TerminalStyle, done: String = "converged") {
+    public init(result: RolloutResult, style: TerminalStyle, done: String = "converged", bytesUploaded: Int = 0) {
         self.result = result
         self.style = style
         self.done = done
+        self.bytesUploaded = bytesUploaded
     }
 
     public var text: String {
@@ -23,6 +26,7 @@ public struct ApplySummary: Sendable {
             "  failed         \(failed.count)",
             "  not started    \(result.notStarted.count)",
         ]
+        if bytesUploaded > 0 { lines.append("  uploaded       \(ByteText.size(bytesUploaded))") }
         let snapshots = result.outcomes.compactMap { outcome in outcome.snapshot.map { (outcome.store, $0) } }.sorted { $0.0 < $1.0 }
         if !snapshots.isEmpty {
             lines.append("")

@@ -20,6 +20,10 @@ public struct PlanText: Sendable {
         if !counts.isEmpty {
             lines.append("Actions: " + counts.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))
         }
+        let uploads = plan.stores.map(\.uploadBytes).reduce(0, +)
+        if uploads > 0 {
+            lines.append("Uploads: up to \(ByteText.size(uploads)) from this machine, \(count(plan.stores.filter { $0.uploadBytes > 0 }.count, "store")) receiving")
+        }
         let blockedStores = plan.stores.filter { $0.status == .blocked }
         if !blockedStores.isEmpty {
             lines.append("")
@@ -38,6 +42,11 @@ public struct PlanText: Sendable {
                 lines.append("  " + style.bold(names(group.stores)))
                 for action in group.template {
                     lines.append("    \(action.kind.rawValue)\(action.host.map { " \($0)" } ?? ""): \(action.reason)")
+                }
+                let bytes = group.template.compactMap(\.bytes).reduce(0, +)
+                if bytes > 0 {
+                    let each = group.stores.count > 1 ? " each" : ""
+                    lines.append("    " + style.dim("receives\(each) up to \(ByteText.size(bytes)) from this machine"))
                 }
             }
         }

@@ -82,7 +82,7 @@ struct ApplyCommand: AsyncParsableCommand {
             mode: json ? .json : (stderrStyle.colors ? .live : .plain), factsProgress: stderrStyle.colors, showsPlan: !json)
         let result = try await reportingFailures { try await runApply(options, events: view.handle) }
         view.finish()
-        let summary = ApplySummary(result: result.rollout, style: stderrStyle)
+        let summary = ApplySummary(result: result.rollout, style: stderrStyle, bytesUploaded: result.bytesUploaded)
         if !json { printError(summary.text + stderrStyle.dim("run \(result.run): \(result.runFolder)")) }
         if let reportJUnit {
             // Remote output (failure messages, log tails): private, like the journal.

@@ -254,6 +254,7 @@ struct RecordingRemoteHost: RemoteHost {
 struct SimulatedConnector: HostConnector {
     let fleet: SimulatedFleet
     var warnings: [String] { [] }
+    var bytesUploaded: Int { 0 }
 
     func connect(_ target: SSHTarget) async throws(SSHError) -> any RemoteHost {
         guard await fleet.knows(target.host.label) else {

@@ -215,13 +215,10 @@ final class SSHRemoteHost: RemoteHost {
         let sha256 = try await hashing.value.get()
         var sent = 0
         for attempt in 1...2 {
-            let staging = try await step(
-                .upload, "staging \(remotePath)", RemoteCommand(ShellQuote.command(["sh", "-c", Self.stagingScript, "edgeup", sha256, String(size)])))
-            let fields = staging.stdoutText.split(separator: " ")
-            guard fields.count == 2, let present = Int(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            let staging = try await step(.upload, "staging \(remotePath)", UploadStaging.command(sha256: sha256, size: size))
+            guard let (staged, present) = UploadStaging.parse(staging.stdoutText) else {
                 throw SSHError(.transfer, hop: label, step: .upload, "staging \(remotePath): unexpected answer from the host")
             }
-            let staged = String(fields[0])
             if present < size {
                 sent += try await session.writeFile(source, to: staged, from: present, pacing: pacing, chunkTimeout: limits.limit(for: nil))
             }
@@ -235,24 +232,6 @@ final class SSHRemoteHost: RemoteHost {
         }
         throw SSHError(.transfer, hop: label, step: .upload, "writing \(remotePath): the staged copy did not match twice")
     }
-
-    /// `$1` the content's SHA-256, `$2` its size: makes sure the login user's staging folder is its
-    /// own (not a link, 0700), sweeps day-old partials, and prints the staged file's path and how
-    /// many bytes of it are already there (0 for a new one).
-    static let stagingScript = """
-        set -e
-        d=/var/tmp/.edgeup-uploads-$(id -u)
-        mkdir -m 700 -- "$d" 2>/dev/null || :
-        if [ -L "$d" ] || [ ! -d "$d" ] || [ ! -O "$d" ]; then echo "$d is not this user's own folder: refusing to stage there" >&2; exit 1; fi
-        chmod 700 -- "$d"
-        find "$d" -maxdepth 1 -type f -name '*.partial' -mmin +1440 -delete 2>/dev/null || :
-        f="$d/$1.partial"
-        if [ -L "$f" ] || { [ -e "$f" ] && [ ! -f "$f" ]; }; then rm -rf -- "$f"; fi
-        n=0
-        if [ -f "$f" ]; then n=$(wc -c < "$f" | tr -d ' '); fi
-        if [ "$n" -gt "$2" ]; then rm -f -- "$f"; n=0; fi
-        echo "$f $n"
-        """
 
     /// Puts content in place: `$1` target, `$2` temp beside it, `$3` leftovers' prefix, `$4` size,
     /// `$5` mode, `$6` owner (root or login), `$7` folder, `$8` staged file (`-`: stdin), `$9` its

@@ -27,7 +27,7 @@ struct UploadImagesAction: HostAction {
         try await node.privileged(["mkdir", "-p", folder], step: .action(.uploadImages))
         for image in images {
             let target = folder + "/" + Self.fileName(image)
-            try await node.upload(file: image.path, to: target, mode: 0o644, step: .action(.uploadImages))
+            try await node.upload(artifact: image, to: target, mode: 0o644, step: .action(.uploadImages))
             try await node.privileged(script: ImagesRecord.recordScript, [ImagesRecord.path, target, image.sha256], step: .action(.uploadImages))
         }
         return nil

@@ -18,6 +18,8 @@ struct HostOperator: Sendable {
     /// The run's id, part of the names of what a run leaves on a host (a snapshot).
     let run: String
     let log: @Sendable (String) async -> Void
+    /// The store's LAN relay, for stores of several hosts (see `LANRelay`).
+    var relay: LANRelay?
 
     var distribution: any Distribution { planned.distribution }
     var files: DistributionFiles { distribution.files }
@@ -44,7 +46,7 @@ struct HostOperator: Sendable {
     func installBinary() async throws {
         switch desired.mode {
         case let .upload(binary, _):
-            try await upload(file: binary.path, to: files.binary, mode: 0o755, step: .action(.install))
+            try await upload(artifact: binary, to: files.binary, mode: 0o755, step: .action(.install))
             if let after = distribution.afterBinaryUpload {
                 try await privileged(script: after.script, after.arguments, step: .action(.install))
             }
@@ -58,7 +60,7 @@ struct HostOperator: Sendable {
     /// Uploads an upgrade's binary beside the running one and checks its SHA-256 there.
     func stageBinary() async throws {
         guard case let .upload(binary, _) = desired.mode else { return }
-        try await upload(file: binary.path, to: files.stagedBinary, mode: 0o755, step: .action(.stageBinary))
+        try await upload(artifact: binary, to: files.stagedBinary, mode: 0o755, step: .action(.stageBinary))
         try await verify(files.stagedBinary, sha256: binary.sha256, step: .action(.stageBinary))
     }
 

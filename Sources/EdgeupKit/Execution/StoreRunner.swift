@@ -327,9 +327,11 @@ public struct StoreRunner: Sendable {
             let remote = try await session.connection(to: host, in: store)
             let sudo = try session.access.sudo(for: host, in: store)
             let journal = journal
-            return HostOperator(
+            var node = HostOperator(
                 target: target, remote: remote, sudo: sudo, planned: planned, upgrade: work.upgrade, run: run,
                 log: { text in journal?.log(store: store.name, host: host.name, text) })
+            if store.hosts.count > 1 { node.relay = work.relay }
+            return node
         } catch {
             throw ProvisioningError(error, on: target.label, step: .connect)
         }

@@ -37,6 +37,8 @@ public struct StoreWork: Sendable {
     var upgrade: StoreUpgrade?
     /// Hosts marked `remove: true` that the plan takes out (`remove-node` actions).
     public var removals: [HostID: HostRemoval] = [:]
+    /// Which of the store's hosts already have which artifacts during the run.
+    let relay = LANRelay()
 
     public init(store: Store, plan: StorePlan, hosts: [HostID: HostWork], playbooks: StorePlaybooks) {
         self.store = store

@@ -15,6 +15,8 @@ public struct ProvisioningOptions: Sendable {
     /// How long one node may take from start to Ready.
     public var readinessTimeout: Duration
     public var kubeconfig: KubeconfigDestination
+    /// Whether a store's hosts copy artifacts from one another across its LAN (see `LANRelay`).
+    public var lanCopy = true
 
     public init(agentBatchSize: Int = 10, readinessTimeout: Duration = .seconds(180), kubeconfig: KubeconfigDestination = .none) {
         self.agentBatchSize = agentBatchSize
@@ -330,7 +332,7 @@ public struct StoreRunner: Sendable {
             var node = HostOperator(
                 target: target, remote: remote, sudo: sudo, planned: planned, upgrade: work.upgrade, run: run,
                 log: { text in journal?.log(store: store.name, host: host.name, text) })
-            if store.hosts.count > 1 { node.relay = work.relay }
+            if options.lanCopy && store.hosts.count > 1 { node.relay = work.relay }
             return node
         } catch {
             throw ProvisioningError(error, on: target.label, step: .connect)

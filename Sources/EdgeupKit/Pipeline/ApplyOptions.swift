@@ -10,6 +10,9 @@ public struct ApplyOptions: Sendable {
     public var rollout: RolloutOptions
     /// Where the journal and each store's last state go.
     public var state: StateDirectory
+    /// Copy artifacts between a store's hosts across its LAN (`LANRelay`); off: each host receives
+    /// them from this machine (`--no-lan-copy`).
+    public var lanCopy = true
 
     public init(
         planning: PlanningOptions, savedPlan: String? = nil, agentBatchSize: Int = 10,
@@ -25,7 +28,9 @@ public struct ApplyOptions: Sendable {
 
     /// Provisioning as the flags ask, kubeconfigs going where planning looked for them.
     public var provisioning: ProvisioningOptions {
-        ProvisioningOptions(
+        var options = ProvisioningOptions(
             agentBatchSize: agentBatchSize, readinessTimeout: readinessTimeout, kubeconfig: planning.kubeconfig)
+        options.lanCopy = lanCopy
+        return options
     }
 }

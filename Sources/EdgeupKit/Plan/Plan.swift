@@ -61,8 +61,21 @@ public struct StorePlan: Sendable, Hashable, Codable {
         self.unmanagedNodes = unmanagedNodes
     }
 
-    /// Bytes the store's hosts receive from the operator's machine at most (artifacts).
-    public var uploadBytes: Int { actions.compactMap(\.bytes).reduce(0, +) }
+    /// Bytes the store receives from the operator's machine (artifacts): with several hosts
+    /// receiving, each artifact once (the others copy it across the store's LAN, `LANRelay`).
+    public var uploadBytes: Int {
+        let perHost = uploadsPerHost
+        return perHost.count > 1 ? perHost.values.max() ?? 0 : perHost.values.reduce(0, +)
+    }
+
+    /// How many of the store's hosts receive artifacts.
+    public var hostsReceiving: Int { uploadsPerHost.count }
+
+    private var uploadsPerHost: [String: Int] {
+        actions.reduce(into: [:]) { totals, action in
+            if let bytes = action.bytes, let host = action.host { totals[host.name, default: 0] += bytes }
+        }
+    }
 
     public var status: Status {
         if !problems.isEmpty { return .blocked }

@@ -22,7 +22,7 @@ public struct PlanText: Sendable {
         }
         let uploads = plan.stores.map(\.uploadBytes).reduce(0, +)
         if uploads > 0 {
-            lines.append("Uploads: up to \(ByteText.size(uploads)) from this machine, \(count(plan.stores.filter { $0.uploadBytes > 0 }.count, "store")) receiving")
+            lines.append("Uploads: about \(ByteText.size(uploads)) from this machine, \(count(plan.stores.filter { $0.uploadBytes > 0 }.count, "store")) receiving")
         }
         let blockedStores = plan.stores.filter { $0.status == .blocked }
         if !blockedStores.isEmpty {
@@ -43,10 +43,13 @@ public struct PlanText: Sendable {
                 for action in group.template {
                     lines.append("    \(action.kind.rawValue)\(action.host.map { " \($0)" } ?? ""): \(action.reason)")
                 }
-                let bytes = group.template.compactMap(\.bytes).reduce(0, +)
-                if bytes > 0 {
+                if group.sample.uploadBytes > 0 {
+                    let sample = group.sample
                     let each = group.stores.count > 1 ? " each" : ""
-                    lines.append("    " + style.dim("receives\(each) up to \(ByteText.size(bytes)) from this machine"))
+                    let lan = sample.hostsReceiving > 1
+                        ? ", each artifact once: the other \(count(sample.hostsReceiving - 1, "host")) copy it across the store's LAN"
+                        : ""
+                    lines.append("    " + style.dim("receives\(each) about \(ByteText.size(sample.uploadBytes)) from this machine\(lan)"))
                 }
             }
         }
@@ -67,14 +70,14 @@ public struct PlanText: Sendable {
 
     /// Stores whose actions are the same up to host names form one group, shown once with its store
     /// names and the shared actions (host names dropped: they differ from store to store).
-    private func groups(_ stores: [StorePlan]) -> [(stores: [String], template: [PlannedAction])] {
+    private func groups(_ stores: [StorePlan]) -> [(stores: [String], template: [PlannedAction], sample: StorePlan)] {
         var order: [[String]] = []
-        var byKey: [[String]: (stores: [String], template: [PlannedAction])] = [:]
+        var byKey: [[String]: (stores: [String], template: [PlannedAction], sample: StorePlan)] = [:]
         for store in stores {
             let key = store.actions.map { "\($0.kind.rawValue)|\($0.reason)" }
             if byKey[key] == nil {
                 order.append(key)
-                byKey[key] = ([], store.actions)
+                byKey[key] = ([], store.actions, store)
             }
             byKey[key]?.stores.append(store.store.name)
         }
@@ -86,7 +89,7 @@ public struct PlanText: Sendable {
                 action.host = nil
                 return action
             }
-            return (group.stores, template)
+            return (group.stores, template, group.sample)
         }
     }
 

@@ -60,6 +60,9 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(name: .customLong("readiness-timeout"), help: "Seconds a node may take to become Ready.")
     var readinessTimeout = 180
 
+    @Flag(name: .customLong("no-lan-copy"), help: "Send artifacts from this machine to every host, instead of once per store with the other hosts copying them across the store's LAN.")
+    var noLANCopy = false
+
     @Option(name: .customLong("report-junit"), help: ArgumentHelp("Write a JUnit report (one test case per store) here.", valueName: "path"))
     var reportJUnit: String?
 
@@ -70,13 +73,14 @@ struct ApplyCommand: AsyncParsableCommand {
             inventory, stores: stores, playbooks: playbooks, playbooksOnly: playbooksOnly, upgrade: upgrade,
             kubeconfig: kubeconfig, timeouts: timeouts, concurrency: concurrency)
         planning.connection = uploads.applied(to: planning.connection)
-        let options = ApplyOptions(
+        var options = ApplyOptions(
             planning: planning,
             savedPlan: plan, agentBatchSize: agentBatchSize, readinessTimeout: .seconds(readinessTimeout),
             rollout: RolloutOptions(
                 canary: canary, batchSize: batchSize, maxConcurrentStores: maxConcurrentStores,
                 maxFailedStores: maxFailedStores),
             state: .ofThisProcess)
+        options.lanCopy = !noLANCopy
         let json = output.output == .json
         let view = RunView(
             mode: json ? .json : (stderrStyle.colors ? .live : .plain), factsProgress: stderrStyle.colors, showsPlan: !json)

@@ -19,11 +19,12 @@ struct Edgeup: AsyncParsableCommand {
             Exit codes: 0 success, 1 failure, 2 invalid inventory, 64 invalid flags. \
             Colour is off when output is not a terminal or NO_COLOR is set.
             """,
-        version: EdgeupVersion.current,
+        version: EdgeupVersion.report,
         subcommands: [
             InstallCommand.self, JoinCommand.self, ValidateCommand.self, RenderCommand.self, PlanCommand.self, ApplyCommand.self,
             KubeconfigCommand.self, ExecCommand.self, StatusCommand.self, ResetCommand.self, BackupCommand.self, RestoreCommand.self,
             ProxyCommand.self, KubectlCommand.self, SSHCommand.self,
+            VersionCommand.self,
         ]
     )
 }

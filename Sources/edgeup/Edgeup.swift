@@ -24,7 +24,7 @@ struct Edgeup: AsyncParsableCommand {
             InstallCommand.self, JoinCommand.self, ValidateCommand.self, RenderCommand.self, PlanCommand.self, ApplyCommand.self,
             KubeconfigCommand.self, ExecCommand.self, StatusCommand.self, ResetCommand.self, BackupCommand.self, RestoreCommand.self,
             ProxyCommand.self, KubectlCommand.self, SSHCommand.self,
-            VersionCommand.self,
+            InitCommand.self, VersionCommand.self,
         ]
     )
 }

@@ -11,7 +11,7 @@ struct Edgeup: AsyncParsableCommand {
               edgeup install --host 10.0.0.5 --user pi
               edgeup join --host 10.0.0.6 --server-host 10.0.0.5
 
-            A fleet from an inventory (YAML):
+            A fleet from an inventory (YAML; `edgeup init` writes a commented one to start from):
               edgeup validate inventories/coffee-shops.yaml
               edgeup plan inventories/coffee-shops.yaml
               edgeup apply inventories/coffee-shops.yaml

@@ -95,7 +95,8 @@ release: deps
 	@ls -l $(RELEASE_BIN); ldd $(RELEASE_BIN)
 
 # Installs what `make release` built (it builds nothing, so `sudo make install` leaves no root-owned
-# build files) and the playbooks, which edgeup finds at <bindir>/../share/edgeup/playbooks.
+# build files), the playbooks, which edgeup finds at <bindir>/../share/edgeup/playbooks, and the
+# README and playbook reference the starter inventory of `edgeup init` points at.
 # Completions go where bash-completion, zsh and fish look under PREFIX (Debian's zsh also reads
 # /usr/share/zsh/vendor-completions, which the .deb uses).
 PREFIX ?= /usr/local
@@ -113,11 +114,12 @@ install:
 	install -Dm644 $(RELEASE_DIR)/completions/edgeup.fish $(DATADIR)/fish/vendor_completions.d/edgeup.fish
 	rm -rf $(DATADIR)/edgeup/playbooks
 	cd playbooks && find . -type f | while read -r f; do install -Dm644 "$$f" "$(abspath $(DATADIR))/edgeup/playbooks/$$f"; done
+	install -Dm644 -t $(DATADIR)/doc/edgeup README.md docs/PLAYBOOKS.md
 
 uninstall:
 	rm -f $(BINDIR)/edgeup $(DATADIR)/man/man1/edgeup.1.gz $(DATADIR)/bash-completion/completions/edgeup \
 	  $(DESTDIR)$(ZSH_COMPLETIONS)/_edgeup $(DATADIR)/fish/vendor_completions.d/edgeup.fish
-	rm -rf $(DATADIR)/edgeup
+	rm -rf $(DATADIR)/edgeup $(DATADIR)/doc/edgeup
 
 # A .deb of the same files under /usr, made with dpkg-deb alone. Its version is the binary's own
 # (0.1.0-dev becomes 0.1.0~dev, which sorts before 0.1.0). Depends: what ldd shows beyond the

@@ -65,7 +65,8 @@ ok "version names the commit and the build date"
 make --no-print-directory install DESTDIR="$scratch/root" PREFIX=/opt/edgeup > "$scratch/install.log" 2>&1 \
     || { cat "$scratch/install.log" >&2; fail "make install"; }
 for f in bin/edgeup share/man/man1/edgeup.1.gz share/bash-completion/completions/edgeup \
-    share/zsh/site-functions/_edgeup share/fish/vendor_completions.d/edgeup.fish share/edgeup/playbooks/baseline.yaml; do
+    share/zsh/site-functions/_edgeup share/fish/vendor_completions.d/edgeup.fish share/edgeup/playbooks/baseline.yaml \
+    share/doc/edgeup/README.md share/doc/edgeup/PLAYBOOKS.md; do
     [ -f "$scratch/root/opt/edgeup/$f" ] || fail "make install did not write $f"
 done
 out=$(cd "$fleet" && "$scratch/root/opt/edgeup/bin/edgeup" validate inventory.yaml 2>&1) \
@@ -103,5 +104,5 @@ while read -r path; do
     left="$left $path"
 done < "$scratch/files"
 [ -z "$left" ] || fail "left behind after apt-get purge:$left"
-[ ! -e /usr/share/edgeup ] && [ ! -e /usr/bin/edgeup ] || fail "left behind after apt-get purge: /usr/share/edgeup or /usr/bin/edgeup"
+for path in /usr/bin/edgeup /usr/share/edgeup /usr/share/doc/edgeup; do [ ! -e $path ] || fail "left behind after apt-get purge: $path"; done
 ok "apt-get purge edgeup: all $(wc -l < "$scratch/files") paths dpkg -L listed are gone (shared folders excepted)"

@@ -34,14 +34,14 @@ public enum StarterProject {
         #   edgeup validate inventory.yaml   # check it offline (file:line:column for every problem)
         #   edgeup plan inventory.yaml       # what would change on each store (read-only)
         #   edgeup apply inventory.yaml      # install k3s, apply the playbooks, merge the kubeconfigs
-        # Every key is described under "Inventory reference" in edgeup's README. Values below that say
-        # "default" are what edgeup uses when the key is left out.
+        # Every key is described under "Inventory reference" in edgeup's README (installed with edgeup
+        # in share/doc/edgeup). Values below that say "default" are what edgeup uses when the key is left out.
 
         defaults:                        # layered under every store and host; they override it key by key
           ssh:
             user: pi                     # default: root
             port: 22                     # default: 22
-            # identityFile: ~/.ssh/id_ed25519   # default: ssh-agent, then your usual ~/.ssh keys
+            # identityFile: ~/.ssh/id_ed25519   # default: ssh-agent and the usual ~/.ssh keys
             knownHostsFile: ~/.ssh/known_hosts  # default: ~/.ssh/known_hosts
             hostKeyPolicy: strict        # default: strict (unknown keys refused); accept-new records a new host's key
             sudo: true                   # default: true unless user is root
@@ -75,7 +75,7 @@ public enum StarterProject {
     static let playbook = """
         # A playbook of your own, applied after a store's cluster is up to every store that lists it
         # (defaults.playbooks in inventory.yaml). Steps hold manifests, files or commands, each a
-        # Mustache template rendered per store: see docs/PLAYBOOKS.md in edgeup's repository.
+        # Mustache template rendered per store: see PLAYBOOKS.md (installed in share/doc/edgeup).
         description: The store's name and region as a ConfigMap apps can read.
         steps:
           - name: site info

@@ -28,6 +28,8 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
         ),
+        // The commit and date `make release` builds from, as -Xcc defines (plain builds: "unknown").
+        .systemLibrary(name: "CEdgeupBuild"),
         // The pure core shared by all layers: SHA-256 digests, X.509 expiry, POSIX shell quoting, OSError.
         .target(name: "EdgeCore", dependencies: ["COpenSSL"]),
         // The SSH layer: only this module knows libssh2.
@@ -44,6 +46,7 @@ let package = Package(
         .target(
             name: "EdgeupKit",
             dependencies: [
+                "CEdgeupBuild",
                 "EdgeCore",
                 "EdgeSSH",
                 .product(name: "Yams", package: "Yams"),

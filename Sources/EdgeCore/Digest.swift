@@ -8,6 +8,9 @@ public enum OpenSSLProcess {
     /// libcrypto (closing sessions): that crashed processes at exit. The OS reclaims it anyway.
     /// Public because EdgeSSH must also run it before libssh2_init (which uses libcrypto).
     public static let ready: Bool = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil) == 1
+
+    /// The libcrypto this process linked, as OpenSSL names itself ("OpenSSL 3.0.17 1 Jul 2025").
+    public static var version: String { String(cString: OpenSSL_version(OPENSSL_VERSION)) }
 }
 
 public enum SHA256Digest {

@@ -72,9 +72,9 @@ struct SSHWireReader {
     }
 }
 
-/// The libssh2 this process actually linked.
-enum LinkedLibSSH2 {
-    static var version: String { libssh2_version(0).map { String(cString: $0) } ?? "unknown" }
+/// The libssh2 this process actually linked (public for `edgeup version`).
+public enum LinkedLibSSH2 {
+    public static var version: String { libssh2_version(0).map { String(cString: $0) } ?? "unknown" }
     /// libssh2 < 1.11 signs RSA only with SHA-1 (`ssh-rsa`), which OpenSSH ≥ 8.8 refuses.
     static var canSignRSASHA2: Bool { libssh2_version(0x010b00) != nil }
 }

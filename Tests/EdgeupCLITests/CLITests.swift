@@ -136,6 +136,6 @@ func temporaryInventory(_ text: String) throws -> String {
         {
             #expect(install.contains(flag), "install has \(flag)")
         }
-        #expect(try edgeup(["--version"]).stdout.hasPrefix("0."))
+        #expect(try edgeup(["--version"]).stdout.hasPrefix("edgeup 0."))
     }
 }

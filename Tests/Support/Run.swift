@@ -51,11 +51,16 @@ public func edgeup(_ arguments: [String], environment: [String: String] = [:], d
     try runProcess(edgeupExecutable, arguments, environment: environment, directory: directory)
 }
 
-/// Writes `text` to a new file in a fresh temporary folder and returns its path.
-public func temporaryFile(_ text: String, name: String = "inventory.yaml") throws -> String {
+/// A fresh, empty temporary folder.
+public func temporaryFolder() throws -> String {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeup-test-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    let path = folder.appendingPathComponent(name).path
+    return folder.path
+}
+
+/// Writes `text` to a new file in a fresh temporary folder and returns its path.
+public func temporaryFile(_ text: String, name: String = "inventory.yaml") throws -> String {
+    let path = (try temporaryFolder() as NSString).appendingPathComponent(name)
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     return path
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The playbooks an inventory names, found by name in a search path (`--playbooks DIR`, then
-/// `playbooks/` next to each inventory file, then `./playbooks`) and parsed once each.
+/// `playbooks/` next to each inventory file, then `./playbooks`, then the installed ones) and parsed once each.
 public struct PlaybookLibrary: Sendable {
     public var playbooks: [String: Playbook]
     public var searchPath: [String]
@@ -11,15 +11,29 @@ public struct PlaybookLibrary: Sendable {
         self.searchPath = searchPath
     }
 
-    /// The default search path for these inventory files: explicit folders first.
-    public static func searchPath(explicit: [String], inventoryFiles: [String], currentDirectory: String) -> [String] {
+    /// The default search path for these inventory files: explicit folders first, the installed playbooks last.
+    public static func searchPath(
+        explicit: [String], inventoryFiles: [String], currentDirectory: String, installed: String? = installedDirectory
+    ) -> [String] {
         let beside = inventoryFiles.map { file -> String in
             let absolute = file.hasPrefix("/") ? file : (currentDirectory as NSString).appendingPathComponent(file)
             return ((absolute as NSString).deletingLastPathComponent as NSString).appendingPathComponent("playbooks")
         }
         var seen = Set<String>()
         let all = explicit + beside + [(currentDirectory as NSString).appendingPathComponent("playbooks")]
+            + (installed.map { [$0] } ?? [])
         return all.map { ($0 as NSString).standardizingPath }.filter { seen.insert($0).inserted }
+    }
+
+    /// The playbooks shipped with edgeup, where `make install` and the .deb put them:
+    /// `<bindir>/../share/edgeup/playbooks` from the running binary (symlinks followed), so any
+    /// PREFIX works without a configured path. Nil when that folder does not exist (a build tree).
+    public static var installedDirectory: String? {
+        guard let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() else { return nil }
+        let folder = executable.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("share/edgeup/playbooks").standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue ? folder : nil
     }
 
     /// Loads every playbook the stores name; an unknown name is an error at the store's list.

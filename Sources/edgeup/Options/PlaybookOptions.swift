@@ -7,7 +7,7 @@ struct PlaybookOptions: ParsableArguments {
     @Option(
         name: .customLong("playbooks"),
         help: ArgumentHelp(
-            "Folder of playbooks, searched first (repeatable); then playbooks/ beside each inventory, then ./playbooks.",
+            "Folder of playbooks, searched first (repeatable); then playbooks/ beside each inventory, then ./playbooks, then the installed share/edgeup/playbooks.",
             valueName: "dir"))
     var directories: [String] = []
 

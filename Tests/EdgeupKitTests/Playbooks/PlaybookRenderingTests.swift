@@ -325,4 +325,12 @@ import Testing
         #expect(problems.first?.description.hasPrefix("inv.yaml:2:") == true, "\(problems)")
         #expect(problems.first?.message.contains("unknown playbook 'site'") == true)
     }
+
+    @Test func installedPlaybooksAreSearchedLast() {
+        let path = PlaybookLibrary.searchPath(
+            explicit: ["/mine"], inventoryFiles: ["fleet/inv.yaml"], currentDirectory: "/work",
+            installed: "/usr/share/edgeup/playbooks")
+        #expect(path == ["/mine", "/work/fleet/playbooks", "/work/playbooks", "/usr/share/edgeup/playbooks"])
+        #expect(PlaybookLibrary.installedDirectory == nil, "a build tree has no share/edgeup/playbooks beside bin/")
+    }
 }

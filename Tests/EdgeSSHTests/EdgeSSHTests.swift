@@ -676,7 +676,9 @@ final class EdgeSSHTests: XCTestCase {
             let mode = try await host.run(RemoteCommand(ShellQuote.command(["stat", "-c", "%a", remote])))
             XCTAssertEqual(mode.stdoutText, "600\n")
             _ = try await host.run(RemoteCommand(ShellQuote.command(["rm", "-f", remote])))
-            let leftovers = try await host.run(RemoteCommand("ls -a /var/tmp /root | grep -c edgeup || true"))
+            // The login user's staging folder stays, empty: the staged copy became the target.
+            let leftovers = try await host.run(RemoteCommand(
+                "{ ls -a /var/tmp /root | grep edgeup | grep -v -x '.edgeup-uploads-[0-9]*'; ls -A /var/tmp/.edgeup-uploads-$(id -u); } | grep -c . || true"))
             XCTAssertEqual(leftovers.stdoutText, "0\n", "temp files left behind")
             await host.close()
 

@@ -5,15 +5,16 @@ import EdgeCore
 /// copy from another host of the store) is picked up by the next upload of the same content.
 public enum UploadStaging {
     /// `$1` the content's SHA-256, `$2` its size: makes sure the login user's staging folder is its
-    /// own (not a link, 0700), sweeps partials and seed copies untouched for a day, and prints the staged file's path and how
-    /// many bytes of it are already there (0 for a new one).
+    /// own (not a link, 0700), sweeps partials untouched for a day and seed copies made a day ago
+    /// (by ctime: a seed is a hard link, its mtime is the file's), and prints the staged file's
+    /// path and how many bytes of it are already there (0 for a new one).
     static let script = """
         set -e
         d=/var/tmp/.edgeup-uploads-$(id -u)
         mkdir -m 700 -- "$d" 2>/dev/null || :
         if [ -L "$d" ] || [ ! -d "$d" ] || [ ! -O "$d" ]; then echo "$d is not this user's own folder: refusing to stage there" >&2; exit 1; fi
         chmod 700 -- "$d"
-        find "$d" -maxdepth 1 -type f \\( -name '*.partial' -o -name '*.seed' \\) -mmin +1440 -delete 2>/dev/null || :
+        find "$d" -maxdepth 1 -type f \\( \\( -name '*.partial' -mmin +1440 \\) -o \\( -name '*.seed' -cmin +1440 \\) \\) -delete 2>/dev/null || :
         f="$d/$1.partial"
         if [ -L "$f" ] || { [ -e "$f" ] && [ ! -f "$f" ]; }; then rm -rf -- "$f"; fi
         n=0
